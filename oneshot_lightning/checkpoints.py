@@ -1,0 +1,49 @@
+"""Reading the model description out of a checkpoint without running pickled code."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from oneshot_lightning.errors import InputError
+
+
+def load_hyperparameters(path: str | Path) -> dict[str, Any]:
+    """The ``hyper_parameters`` of a checkpoint, loaded with ``weights_only=True``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:  # torch.load fails in many ways on foreign or damaged files
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise InputError(
+            f"not a loadable checkpoint: {path} ({type(error).__name__}: {detail})"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise InputError(f"not a Lightning checkpoint: {path}")
+    hparams = checkpoint.get("hyper_parameters", {})
+    if "_class_path" not in hparams:
+        raise InputError(f"not a oneshot_lightning checkpoint (no model class recorded): {path}")
+    return hparams
+
+
+def architecture_config(hparams: dict[str, Any], base: type) -> dict[str, Any]:
+    """The model's ``class_path`` and the init args that shape its weights, from hparams.
+
+    The model class names those args in ``architecture`` (e.g. ``("net",)``); other args
+    (evaluation settings, the optimizer) stay as the command line or config sets them.
+    """
+    class_path = hparams["_class_path"]
+    module_name, _, class_name = class_path.rpartition(".")
+    try:
+        model_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError):
+        raise InputError(f"checkpoint names an unknown model class: {class_path}") from None
+    if not (isinstance(model_class, type) and issubclass(model_class, base)):
+        raise InputError(f"checkpoint model {class_path} is not a {base.__name__}")
+    init_args = {key: hparams[key] for key in model_class.architecture if key in hparams}
+    return {"class_path": class_path, "init_args": init_args}

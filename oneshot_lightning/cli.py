@@ -1,0 +1,139 @@
+"""The ``oneshot`` command: LightningCLI with the project's defaults and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from oneshot_lightning.callbacks import FitConfigSaver, ImageWriter
+from oneshot_lightning.checkpoints import architecture_config, load_hyperparameters
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.models import RestorationModule
+
+DEFAULT_MODEL = {
+    "class_path": "oneshot_lightning.models.RestorationModule",
+    "init_args": {"net": {"class_path": "oneshot_lightning.models.nets.RNNSparseCoder"}},
+}
+
+
+def checkpoint_dir(root_dir: str | None) -> str:
+    """Checkpoints live in a fixed folder so that ``--ckpt_path last`` can find them."""
+    return str(Path(root_dir or os.getcwd()) / "checkpoints")
+
+
+def model_patch_size(model: RestorationModule) -> int:
+    """The data module samples patches of the size the model's net reads."""
+    return model.patch_size
+
+
+def refuse_used_checkpoint_dir(folder: Path) -> None:
+    """A fresh run must not replace the checkpoints of an earlier one."""
+    if any(folder.glob("*.ckpt")):
+        raise InputError(
+            f"{folder} already holds checkpoints of an earlier run: resume it with "
+            "--ckpt_path last, or pick another --trainer.default_root_dir"
+        )
+
+
+class OneShotCLI(LightningCLI):
+    """LightningCLI for one-shot restoration: model swapped by ``class_path``, data fixed."""
+
+    def __init__(self, args: list[str] | None = None, **kwargs) -> None:
+        super().__init__(
+            RestorationModule,
+            OneShotDataModule,
+            subclass_mode_model=True,
+            auto_configure_optimizers=False,
+            save_config_callback=FitConfigSaver,
+            args=args,
+            **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.set_defaults({"model": DEFAULT_MODEL})
+        # Two savers in one fixed folder: the best by val/psnr, and the latest state at every
+        # validation (Lightning's save_last only follows a new best, which breaks resuming).
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.filename": "best",
+                "checkpoint.monitor": "val/psnr",
+                "checkpoint.mode": "max",
+                "checkpoint.enable_version_counter": False,
+            }
+        )
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.set_defaults(
+            {
+                "last_checkpoint.filename": "last",
+                "last_checkpoint.monitor": None,
+                "last_checkpoint.enable_version_counter": False,
+            }
+        )
+        for key in ("checkpoint", "last_checkpoint"):
+            parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
+        parser.add_lightning_class_args(ImageWriter, "writer")
+        parser.link_arguments("model", "data.patch_size", model_patch_size, apply_on="instantiate")
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning's version applies every saved init arg over the command line; here the
+        # checkpoint decides the architecture only, so --model.metric_border etc. still work.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path is None or ckpt_path in ("last", "best", "hpc", "registry"):
+            return
+        hparams = load_hyperparameters(ckpt_path)
+        model = architecture_config(hparams, RestorationModule)
+        self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand]
+        if self.subcommand == "fit" and config.get("ckpt_path") is None:
+            refuse_used_checkpoint_dir(Path(checkpoint_dir(config.trainer.default_root_dir)))
+        if self.subcommand == "predict" and config.get("return_predictions") is None:
+            # The writer keeps every prediction on disk; holding them in memory too is waste.
+            config.return_predictions = False
+        if self.subcommand == "predict" and config.trainer.get("logger") is None:
+            config.trainer.logger = False
+        elif config.trainer.get("logger") in (None, True):
+            config.trainer.logger = {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": config.trainer.default_root_dir or os.getcwd()},
+            }
+
+
+def find_input_error(error: BaseException | None) -> InputError | None:
+    """The :class:`InputError` behind ``error``, which jsonargparse may have wrapped."""
+    while error is not None and not isinstance(error, InputError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
+#: Lightning warnings that say nothing actionable about this tool's runs.
+QUIET_WARNINGS = (
+    "LightningCLI's args parameter is intended",  # main([...]) is our supported API
+    "Your `IterableDataset` has `__len__` defined",  # patches are drawn in the main process
+    "`isinstance(treespec, LeafSpec)` is deprecated",  # Lightning internals vs newer torch
+    "Be aware that when using `ckpt_path`, callbacks used",  # the max_time Timer: no state
+)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``oneshot`` and ``python -m oneshot_lightning``."""
+    for message in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=re.escape(message))
+    try:
+        OneShotCLI(args=args)
+    except Exception as error:
+        user_error = find_input_error(error)
+        if user_error is None:
+            raise
+        print(f"oneshot: error: {user_error}", file=sys.stderr)
+        raise SystemExit(2) from None

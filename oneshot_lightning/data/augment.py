@@ -1,0 +1,41 @@
+"""Paired geometric augmentation: the 8 flips/90-degree rotations, identical for both images."""
+
+from __future__ import annotations
+
+import torch
+from kornia.augmentation import AugmentationSequential, RandomHorizontalFlip, RandomVerticalFlip
+from torch import Tensor, nn
+
+
+def random_transpose(
+    pair: tuple[Tensor, Tensor], p: float = 0.5, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """Swap H and W of the same randomly chosen samples of both (B, C, H, W) tensors."""
+    first, second = pair
+    chosen = torch.rand(first.shape[0], generator=generator) < p
+    chosen = chosen.to(first.device)[:, None, None, None]
+    return (
+        torch.where(chosen, first.transpose(-1, -2), first),
+        torch.where(chosen, second.transpose(-1, -2), second),
+    )
+
+
+class PairedDihedral(nn.Module):
+    """Random flips and transposes drawn per sample, applied identically to an aligned pair.
+
+    Flips come from kornia with ``data_keys=["input", "input"]`` so that both tensors share
+    the parameters even when their sizes differ (LR/HR); the transpose is an exact
+    ``transpose`` rather than kornia's interpolating rotation, which is slower and not
+    bit-exact. Together they reach all 8 symmetries of the square.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flips = AugmentationSequential(
+            RandomHorizontalFlip(), RandomVerticalFlip(), data_keys=["input", "input"]
+        )
+
+    def forward(self, degraded: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, C, h, w), (B, C, H, W) square patches -> the same shapes, transformed alike."""
+        degraded, clean = self.flips(degraded, clean)
+        return random_transpose((degraded, clean))

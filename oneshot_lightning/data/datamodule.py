@@ -1,0 +1,291 @@
+"""The data module: one degraded/clean training pair, whole images for val/test/predict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+
+from oneshot_lightning.data.augment import PairedDihedral
+from oneshot_lightning.data.degradations import Degradation
+from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.patches import sample_patch_pairs
+from oneshot_lightning.errors import InputError
+
+#: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
+SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
+
+
+class PatchPairStream(IterableDataset):
+    """Endless-looking stream of aligned random patch batches from one image pair.
+
+    Each iteration yields ``steps`` batches ``((B, C, p, p), (B, C, p, p))``. The generator
+    is seeded once per process from ``seed`` and the rank, so ranks draw different patches
+    and a rerun with the same seed draws the same ones.
+    """
+
+    def __init__(
+        self,
+        degraded: Tensor,
+        clean: Tensor,
+        patch_size: int,
+        batch_size: int,
+        steps: int,
+        seed: int,
+    ) -> None:
+        self.degraded, self.clean = degraded, clean
+        self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
+        self.seed = seed
+        self.generator: torch.Generator | None = None
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        if self.generator is None:
+            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+            self.generator = torch.Generator().manual_seed(self.seed + 1_000_003 * rank)
+        for _ in range(self.steps):
+            yield sample_patch_pairs(
+                self.degraded, self.clean, self.batch_size, self.patch_size, self.generator
+            )
+
+
+class ImagePairs(Dataset):
+    """Whole-image pairs ``{"input": (C, h, w), "target": (C, H, W), "name": str}``."""
+
+    def __init__(self, pairs: list[tuple[Tensor, Tensor, str]]) -> None:
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        degraded, clean, name = self.pairs[index]
+        return {"input": degraded, "target": clean, "name": name}
+
+
+class TestPairs(Dataset):
+    """Pairs read lazily from files; a missing input is made from its target by degradation."""
+
+    def __init__(
+        self,
+        targets: list[Path],
+        inputs: list[Path] | None,
+        degradation: Degradation | None,
+        seed: int,
+    ) -> None:
+        self.targets, self.inputs = targets, inputs
+        self.degradation, self.seed = degradation, seed
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        clean = read_image(self.targets[index])
+        if self.inputs is not None:
+            degraded = read_image(self.inputs[index])
+            check_pair(degraded, clean, f"{self.inputs[index]} / {self.targets[index]}")
+        else:
+            assert self.degradation is not None
+            # Each image gets its own noise draw, reproducible from the seed and its index.
+            generator = torch.Generator().manual_seed(self.seed + 7919 * (index + 1))
+            degraded = self.degradation(clean[None], generator)[0]
+        return {"input": degraded, "target": clean, "name": self.targets[index].stem}
+
+
+class ImageFiles(Dataset):
+    """Images to restore: ``{"image": (C, H, W), "path": str}``."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {"image": read_image(self.paths[index]), "path": str(self.paths[index])}
+
+
+def check_pair(degraded: Tensor, clean: Tensor, what: str) -> None:
+    """Raise :class:`InputError` unless the (C, H, W) pair has equal sizes and channels."""
+    if degraded.shape[-2:] != clean.shape[-2:]:
+        raise InputError(
+            f"pair sizes differ: input is {degraded.shape[-1]}x{degraded.shape[-2]}, target is "
+            f"{clean.shape[-1]}x{clean.shape[-2]} (WxH) for {what}"
+        )
+    if degraded.shape[0] != clean.shape[0]:
+        raise InputError(
+            f"pair channels differ: input has {degraded.shape[0]}, target has {clean.shape[0]} "
+            f"for {what}"
+        )
+
+
+def pair_by_stem(inputs: list[Path], targets: list[Path]) -> list[Path]:
+    """Order ``inputs`` like ``targets`` by file stem; raise if any target has no input."""
+    by_stem = {path.stem: path for path in inputs}
+    missing = [path.stem for path in targets if path.stem not in by_stem]
+    if missing:
+        raise InputError(f"no test input named like these targets: {', '.join(missing)}")
+    return [by_stem[path.stem] for path in targets]
+
+
+class OneShotDataModule(LightningDataModule):
+    """Patches from ONE degraded/clean pair for training; whole images for everything else.
+
+    Args:
+        input: the degraded training image; ``None`` makes it from ``target`` by
+            ``degradation``.
+        target: the clean training image; with neither given, the bundled sample is used.
+        degradation: how to degrade ``target`` (training, and test targets without inputs).
+        val_input, val_target: a validation pair; without it, a held-out strip of
+            ``val_fraction`` of the training pair's rows (at the bottom) validates.
+        test_input, test_target: folders or files, paired by file name (stem).
+        predict: image files or folders to restore.
+        patch_size: side of the input patches in pixels (set from the model by the CLI).
+        batch_size: patch pairs per training step.
+        steps_per_epoch: training steps between validations.
+        augment: random paired flips/transposes of the training patches.
+        seed: seeds the degradation noise and the patch draw.
+    """
+
+    def __init__(
+        self,
+        input: str | None = None,
+        target: str | None = None,
+        degradation: Degradation | None = None,
+        val_input: str | None = None,
+        val_target: str | None = None,
+        val_fraction: float = 0.15,
+        test_input: str | None = None,
+        test_target: str | None = None,
+        predict: str | list[str] | None = None,
+        patch_size: int = 11,
+        batch_size: int = 512,
+        steps_per_epoch: int = 250,
+        augment: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if not 0 < val_fraction < 1:
+            raise InputError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+        for name, value in {
+            "patch_size": patch_size,
+            "batch_size": batch_size,
+            "steps_per_epoch": steps_per_epoch,
+        }.items():
+            if value < 1:
+                raise InputError(f"data.{name} must be a positive integer, got {value}")
+        self.save_hyperparameters(ignore=["degradation"])
+        self.input, self.target, self.degradation = input, target, degradation
+        self.val_input, self.val_target, self.val_fraction = val_input, val_target, val_fraction
+        self.test_input, self.test_target, self.predict = test_input, test_target, predict
+        self.patch_size, self.batch_size = patch_size, batch_size
+        self.steps_per_epoch, self.seed = steps_per_epoch, seed
+        self.augmentation = PairedDihedral() if augment else None
+
+    def load_training_pair(self) -> tuple[Tensor, Tensor]:
+        """The (degraded, clean) training images, each (C, H, W)."""
+        if self.input is not None and self.target is None:
+            raise InputError("data.input needs data.target, the clean version of the same image")
+        clean = read_image(self.target if self.target is not None else SAMPLE_IMAGE)
+        if self.input is not None:
+            degraded = read_image(self.input)
+            check_pair(degraded, clean, f"{self.input} / {self.target}")
+            return degraded, clean
+        return self.degrade(clean, "data.target"), clean
+
+    def degrade(self, clean: Tensor, what: str) -> Tensor:
+        """Apply the configured degradation to one (C, H, W) image with seeded noise."""
+        if self.degradation is None:
+            raise InputError(f"{what} alone needs data.degradation to make the degraded input")
+        generator = torch.Generator().manual_seed(self.seed)
+        return self.degradation(clean[None], generator)[0]
+
+    def setup(self, stage: str) -> None:
+        if stage in ("fit", "validate"):
+            self.setup_fit()
+        elif stage == "test":
+            self.setup_test()
+        elif stage == "predict":
+            if self.predict is None:
+                raise InputError("predict needs images: --data.predict FILE_OR_FOLDER")
+            self.predict_dataset = ImageFiles(list_images(self.predict))
+
+    def setup_fit(self) -> None:
+        degraded, clean = self.load_training_pair()
+        if self.val_input is not None or self.val_target is not None:
+            if self.val_target is None:
+                raise InputError("data.val_input needs data.val_target")
+            val_clean = read_image(self.val_target)
+            if self.val_input is None:
+                val_degraded = self.degrade(val_clean, "data.val_target")
+            else:
+                val_degraded = read_image(self.val_input)
+                check_pair(val_degraded, val_clean, f"{self.val_input} / {self.val_target}")
+            train = (degraded, clean)
+            val = (val_degraded, val_clean)
+        else:
+            train, val = self.split_strip(degraded, clean)
+        height, width = train[0].shape[-2:]
+        if min(height, width) < self.patch_size:
+            raise InputError(
+                f"training image region {width}x{height} is smaller than one "
+                f"{self.patch_size}x{self.patch_size} patch"
+            )
+        self.train_dataset = PatchPairStream(
+            *train, self.patch_size, self.batch_size, self.steps_per_epoch, self.seed
+        )
+        self.val_dataset = ImagePairs([(*val, "validation")])
+
+    def split_strip(
+        self, degraded: Tensor, clean: Tensor
+    ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+        """Hold out the bottom rows of the pair for validation: (train pair, val pair)."""
+        height = degraded.shape[-2]
+        held_out = max(1, round(height * self.val_fraction))
+        if height - held_out < self.patch_size:
+            raise InputError(
+                f"training image {degraded.shape[-1]}x{height} is too small: holding out "
+                f"{held_out} rows for validation leaves fewer than one "
+                f"{self.patch_size}-pixel patch (give data.val_target or a larger image)"
+            )
+        cut = height - held_out
+        return (degraded[:, :cut], clean[:, :cut]), (degraded[:, cut:], clean[:, cut:])
+
+    def setup_test(self) -> None:
+        if self.test_target is None:
+            raise InputError(
+                "test needs --data.test_target (and --data.test_input, or a "
+                "data.degradation to make the inputs)"
+            )
+        targets = list_images(self.test_target)
+        inputs = None
+        if self.test_input is not None:
+            inputs = pair_by_stem(list_images(self.test_input), targets)
+        elif self.degradation is None:
+            raise InputError("data.test_target alone needs data.degradation to make the inputs")
+        self.test_dataset = TestPairs(targets, inputs, self.degradation, self.seed)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_dataset, batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val_dataset, batch_size=1)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.test_dataset, batch_size=1)
+
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader(self.predict_dataset, batch_size=1)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        # Augment on the device, after transfer, and only the training patches.
+        if self.augmentation is not None and self.trainer is not None and self.trainer.training:
+            return self.augmentation(*batch)
+        return batch

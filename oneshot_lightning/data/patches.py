@@ -1,0 +1,61 @@
+"""Vectorised patch extraction: aligned random patch pairs and centre crops."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def extract_patches(image: Tensor, top: Tensor, left: Tensor, size: int) -> Tensor:
+    """Gather square patches from one image without a Python loop over patches.
+
+    Args:
+        image: (C, H, W).
+        top, left: (N,) integer corner coordinates; every patch must lie inside the image.
+        size: patch side in pixels.
+
+    Returns:
+        (N, C, size, size).
+    """
+    offsets = torch.arange(size, device=image.device)
+    rows = (top[:, None] + offsets)[:, :, None]  # (N, size, 1)
+    cols = (left[:, None] + offsets)[:, None, :]  # (N, 1, size)
+    return image[:, rows, cols].permute(1, 0, 2, 3)
+
+
+def sample_patch_pairs(
+    degraded: Tensor,
+    clean: Tensor,
+    count: int,
+    size: int,
+    generator: torch.Generator,
+    scale: int = 1,
+) -> tuple[Tensor, Tensor]:
+    """Draw ``count`` aligned random patch pairs from one degraded/clean image pair.
+
+    The degraded patch at (y, x) of side ``size`` pairs with the clean patch at
+    (scale * y, scale * x) of side ``scale * size``.
+
+    Args:
+        degraded: (C, h, w).
+        clean: (C, scale * h, scale * w).
+        generator: CPU generator that makes the draw reproducible.
+
+    Returns:
+        ((count, C, size, size), (count, C, scale * size, scale * size)).
+    """
+    height, width = degraded.shape[-2:]
+    top = torch.randint(0, height - size + 1, (count,), generator=generator)
+    left = torch.randint(0, width - size + 1, (count,), generator=generator)
+    top, left = top.to(degraded.device), left.to(degraded.device)
+    return (
+        extract_patches(degraded, top, left, size),
+        extract_patches(clean, scale * top, scale * left, scale * size),
+    )
+
+
+def center_crop(patches: Tensor, size: int) -> Tensor:
+    """(..., H, W) -> (..., size, size), the centred window (H - size even)."""
+    top = (patches.shape[-2] - size) // 2
+    left = (patches.shape[-1] - size) // 2
+    return patches[..., top : top + size, left : left + size]

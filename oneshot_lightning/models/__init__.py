@@ -1,0 +1,5 @@
+"""Restoration LightningModules and their networks."""
+
+from oneshot_lightning.models.restoration import RestorationModule
+
+__all__ = ["RestorationModule"]

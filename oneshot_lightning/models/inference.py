@@ -1,0 +1,72 @@
+"""Whole-image inference for patch networks: border padding, channel matching, tiling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from oneshot_lightning.errors import InputError
+
+
+def match_channels(image: Tensor, channels: int) -> Tensor:
+    """Make (B, C, H, W) fit a net with ``channels`` inputs.
+
+    Grey into an RGB net is replicated; RGB into a grey net is folded into the batch.
+    """
+    if image.shape[1] == channels:
+        return image
+    if image.shape[1] == 1:
+        return image.expand(-1, channels, -1, -1)
+    if channels == 1:
+        return image.reshape(-1, 1, *image.shape[-2:])
+    raise InputError(
+        f"cannot restore a {image.shape[1]}-channel image with a {channels}-channel net"
+    )
+
+
+def restore_channels(output: Tensor, channels: int) -> Tensor:
+    """Undo :func:`match_channels` on the net's output: (B', C', H, W) -> (B, channels, H, W)."""
+    if output.shape[1] == channels:
+        return output
+    if channels == 1:
+        return output.mean(1, keepdim=True)
+    return output.reshape(-1, channels, *output.shape[-2:])
+
+
+def tiled(
+    valid_fn: Callable[[Tensor], Tensor], padded: Tensor, context: int, tile: int, scale: int = 1
+) -> Tensor:
+    """Apply a valid-mode function to a padded image in tiles of ``tile`` output pixels.
+
+    ``valid_fn`` maps (B, C, h + context - 1, w + context - 1) to (B, C', scale h, scale w) and
+    each output depends only on its window, so the tiled result equals the untiled one while
+    peak memory follows the tile, not the image.
+    """
+    height, width = padded.shape[-2] - context + 1, padded.shape[-1] - context + 1
+    output: Tensor | None = None
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            rows, cols = min(tile, height - top), min(tile, width - left)
+            piece = valid_fn(
+                padded[..., top : top + rows + context - 1, left : left + cols + context - 1]
+            )
+            if output is None:
+                output = piece.new_empty(*piece.shape[:2], scale * height, scale * width)
+            output[
+                ..., scale * top : scale * (top + rows), scale * left : scale * (left + cols)
+            ] = piece
+    assert output is not None
+    return output
+
+
+def pad_for_patches(image: Tensor, patch_size: int) -> Tensor:
+    """Reflect-pad (B, C, H, W) by ``patch_size // 2`` so every pixel gets a centred window."""
+    if min(image.shape[-2:]) < patch_size:
+        raise InputError(
+            f"image {image.shape[-1]}x{image.shape[-2]} is smaller than one "
+            f"{patch_size}x{patch_size} patch"
+        )
+    half = patch_size // 2
+    return F.pad(image, (half, half, half, half), mode="reflect")

@@ -1,0 +1,106 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE, pair_by_stem
+from oneshot_lightning.data.degradations import Degradation, GaussianBlur
+from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.errors import InputError
+
+
+def blur_noise() -> Degradation:
+    return Degradation(GaussianBlur(1.2, 9), noise_sigma=0.01)
+
+
+def test_sample_pair_with_held_out_strip() -> None:
+    data = OneShotDataModule(
+        degradation=blur_noise(), patch_size=7, batch_size=32, steps_per_epoch=3, val_fraction=0.25
+    )
+    data.setup("fit")
+    degraded, clean = next(iter(data.train_dataloader()))
+    assert degraded.shape == clean.shape == (32, 3, 7, 7)
+    assert len(list(data.train_dataloader())) == 3
+    val = next(iter(data.val_dataloader()))
+    assert val["input"].shape == val["target"].shape == (1, 3, 64, 256)
+    # Training patches come from the top 192 rows only: the strip stays unseen.
+    assert data.train_dataset.degraded.shape[-2] == 192
+    sample = read_image(SAMPLE_IMAGE)
+    torch.testing.assert_close(val["target"][0], sample[:, 192:])
+    assert not torch.equal(val["input"][0], val["target"][0])
+
+
+def test_degraded_input_is_reproducible() -> None:
+    first = OneShotDataModule(degradation=blur_noise(), seed=5).load_training_pair()[0]
+    again = OneShotDataModule(degradation=blur_noise(), seed=5).load_training_pair()[0]
+    other = OneShotDataModule(degradation=blur_noise(), seed=6).load_training_pair()[0]
+    torch.testing.assert_close(first, again)
+    assert not torch.equal(first, other)
+
+
+def test_given_pair_and_validation_pair(tmp_path: Path) -> None:
+    clean = read_image(SAMPLE_IMAGE)
+    write_image(tmp_path / "in.png", clean.flip(-1))
+    data = OneShotDataModule(
+        input=str(tmp_path / "in.png"),
+        target=str(SAMPLE_IMAGE),
+        val_target=str(SAMPLE_IMAGE),
+        degradation=blur_noise(),
+    )
+    data.setup("fit")
+    assert data.train_dataset.degraded.shape == (3, 256, 256)
+    assert data.val_dataset[0]["target"].shape == (3, 256, 256)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input": str(SAMPLE_IMAGE)}, "needs data.target"),
+        ({"target": str(SAMPLE_IMAGE)}, "needs data.degradation"),
+        ({"val_fraction": 1.5}, "val_fraction"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_settings(kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        OneShotDataModule(**kwargs).setup("fit")
+
+
+def test_mismatched_and_tiny_pairs(tmp_path: Path) -> None:
+    write_image(tmp_path / "small.png", torch.rand(3, 10, 10))
+    write_image(tmp_path / "grey.png", torch.rand(1, 256, 256))
+    with pytest.raises(InputError, match="pair sizes differ"):
+        OneShotDataModule(input=str(tmp_path / "small.png"), target=str(SAMPLE_IMAGE)).setup("fit")
+    with pytest.raises(InputError, match="channels differ"):
+        OneShotDataModule(input=str(tmp_path / "grey.png"), target=str(SAMPLE_IMAGE)).setup("fit")
+    with pytest.raises(InputError, match=r"smaller than one 11x11 patch|too small"):
+        OneShotDataModule(target=str(tmp_path / "small.png"), degradation=Degradation()).setup(
+            "fit"
+        )
+
+
+def test_test_pairs_by_name(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir(), (tmp_path / "gt").mkdir()
+    for name in ("b", "a"):
+        write_image(tmp_path / "gt" / f"{name}.png", torch.rand(3, 20, 20))
+        write_image(tmp_path / "in" / f"{name}.png", torch.rand(3, 20, 20))
+    data = OneShotDataModule(test_input=str(tmp_path / "in"), test_target=str(tmp_path / "gt"))
+    data.setup("test")
+    assert [data.test_dataset[i]["name"] for i in range(2)] == ["a", "b"]
+    with pytest.raises(InputError, match="no test input named like these targets: c"):
+        pair_by_stem([tmp_path / "in" / "a.png"], [tmp_path / "gt" / "a.png", Path("c.png")])
+
+
+def test_test_inputs_made_by_degradation(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.png", torch.rand(3, 32, 32))
+    data = OneShotDataModule(test_target=str(tmp_path), degradation=blur_noise())
+    data.setup("test")
+    item = data.test_dataset[0]
+    assert item["input"].shape == item["target"].shape
+    torch.testing.assert_close(item["input"], data.test_dataset[0]["input"])
+
+
+def test_predict_needs_images() -> None:
+    with pytest.raises(InputError, match=r"--data\.predict"):
+        OneShotDataModule().setup("predict")

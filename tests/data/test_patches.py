@@ -1,0 +1,54 @@
+import torch
+import torch.nn.functional as F
+
+from oneshot_lightning.data.patches import center_crop, extract_patches, sample_patch_pairs
+
+
+def coordinate_image(height: int, width: int) -> torch.Tensor:
+    """(2, H, W) whose pixels hold their own (row, column)."""
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    return torch.stack([rows, cols]).float()
+
+
+def test_extract_patches_reads_the_right_windows() -> None:
+    image = torch.rand(3, 20, 30)
+    top, left = torch.tensor([0, 5, 13]), torch.tensor([0, 22, 9])
+    patches = extract_patches(image, top, left, 7)
+    assert patches.shape == (3, 3, 7, 7)
+    for patch, y, x in zip(patches, top, left):
+        torch.testing.assert_close(patch, image[:, y : y + 7, x : x + 7])
+
+
+def test_sampled_pairs_are_aligned_and_inside() -> None:
+    degraded = coordinate_image(40, 50)
+    clean = degraded + 1000  # a known, position-preserving relation
+    generator = torch.Generator().manual_seed(0)
+    small, big = sample_patch_pairs(degraded, clean, 256, 9, generator)
+    torch.testing.assert_close(big, small + 1000)
+    assert small[:, 0].min() >= 0 and small[:, 0].max() <= 39
+    assert small[:, 1].min() >= 0 and small[:, 1].max() <= 49
+    # Windows are contiguous: each patch's row coordinates step by one.
+    torch.testing.assert_close(small[:, 0, 1:, 0] - small[:, 0, :-1, 0], torch.ones(256, 8))
+    # Positions cover the image rather than repeating one spot.
+    assert small[:, 0, 0, 0].unique().numel() > 20
+
+
+def test_scaled_pairs_align_lr_with_hr() -> None:
+    low = torch.rand(3, 24, 30)
+    high = F.interpolate(low[None], scale_factor=3, mode="nearest")[0]
+    small, big = sample_patch_pairs(low, high, 64, 5, torch.Generator().manual_seed(1), scale=3)
+    assert big.shape == (64, 3, 15, 15)
+    torch.testing.assert_close(big, F.interpolate(small, scale_factor=3, mode="nearest"))
+
+
+def test_sampling_is_reproducible() -> None:
+    image = torch.rand(1, 32, 32)
+    first = sample_patch_pairs(image, image, 16, 5, torch.Generator().manual_seed(3))
+    again = sample_patch_pairs(image, image, 16, 5, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(first, again)
+
+
+def test_center_crop() -> None:
+    patches = torch.arange(25.0).view(1, 1, 5, 5)
+    assert center_crop(patches, 1).item() == 12
+    torch.testing.assert_close(center_crop(patches, 3), patches[..., 1:4, 1:4])

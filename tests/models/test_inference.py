@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.models.inference import (
+    match_channels,
+    pad_for_patches,
+    restore_channels,
+    tiled,
+)
+from oneshot_lightning.models.nets import RNNSparseCoder
+
+
+def test_tiled_equals_untiled() -> None:
+    net = RNNSparseCoder(patch_size=5, latent=32)
+    with torch.no_grad():
+        net.decoder.weight.normal_(0, 0.3)
+        padded = pad_for_patches(torch.rand(1, 3, 37, 41), 5)
+        whole = net.forward_valid(padded)
+        for tile in (8, 13, 64):
+            torch.testing.assert_close(
+                tiled(net.forward_valid, padded, 5, tile), whole, rtol=0, atol=1e-5
+            )
+
+
+def test_tiles_with_scaled_output() -> None:
+    def upsample_valid(x: torch.Tensor) -> torch.Tensor:  # context 3, output scale 2
+        return x[..., 1:-1, 1:-1].repeat_interleave(2, -1).repeat_interleave(2, -2)
+
+    padded = torch.rand(1, 1, 12, 10)
+    expected = upsample_valid(padded)
+    torch.testing.assert_close(tiled(upsample_valid, padded, 3, 4, scale=2), expected)
+
+
+def test_channel_matching_round_trips() -> None:
+    grey, rgb = torch.rand(2, 1, 4, 5), torch.rand(2, 3, 4, 5)
+    assert match_channels(grey, 3).shape == (2, 3, 4, 5)
+    torch.testing.assert_close(restore_channels(match_channels(grey, 3), 1), grey)
+    assert match_channels(rgb, 1).shape == (6, 1, 4, 5)
+    torch.testing.assert_close(restore_channels(match_channels(rgb, 1), 3), rgb)
+    with pytest.raises(InputError, match="4-channel"):
+        match_channels(torch.rand(1, 4, 3, 3), 3)
+
+
+def test_padding_refuses_images_smaller_than_a_patch() -> None:
+    assert pad_for_patches(torch.rand(1, 1, 9, 9), 9).shape == (1, 1, 17, 17)
+    with pytest.raises(InputError, match="smaller than one 9x9 patch"):
+        pad_for_patches(torch.rand(1, 1, 8, 30), 9)

@@ -1,0 +1,237 @@
+"""End-to-end runs of the real CLI (``main([...])`` and the installed ``oneshot`` script)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.io import read_image, write_image
+
+ROOT = Path(__file__).resolve().parents[1]
+COFFEE = SAMPLE_IMAGE.parent / "coffee.png"
+
+
+def checkpoint_step(path: Path) -> int:
+    return torch.load(path, weights_only=True, map_location="cpu")["global_step"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny training run on the bundled sample, shared by the tests below."""
+    from oneshot_lightning.cli import main
+
+    root = tmp_path_factory.mktemp("run")
+    main(
+        [
+            "fit",
+            "--config",
+            str(ROOT / "tests/conf/rnn_tiny.yaml"),
+            "--trainer.default_root_dir",
+            str(root),
+        ]
+    )
+    return root
+
+
+def test_fit_writes_checkpoints_config_and_metrics(trained: Path) -> None:
+    assert (trained / "checkpoints" / "best.ckpt").is_file()
+    assert checkpoint_step(trained / "checkpoints" / "last.ckpt") == 10
+    log_dir = trained / "lightning_logs" / "version_0"
+    assert "RNNSparseCoder" in (log_dir / "config.yaml").read_text()
+    with open(log_dir / "metrics.csv") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["val/psnr"]]
+    assert len(rows) == 2 and all(10 < float(row["val/psnr"]) < 60 for row in rows)
+
+
+def test_predict_needs_only_the_checkpoint(trained: Path, tmp_path: Path, cli) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(COFFEE, inputs / "coffee.png")
+    write_image(inputs / "grey.png", read_image(COFFEE).mean(0, keepdim=True)[:, :40, :30])
+    cli(
+        "predict",
+        "--ckpt_path",
+        trained / "checkpoints" / "best.ckpt",
+        "--data.predict",
+        inputs,
+        "--writer.output_dir",
+        tmp_path / "out",
+    )
+    assert read_image(tmp_path / "out" / "coffee.png").shape == (3, 192, 192)
+    assert read_image(tmp_path / "out" / "grey.png").shape == (1, 40, 30)
+    assert not (Path.cwd() / "config.yaml").exists()
+
+
+def test_test_reports_mean_and_per_image(trained: Path, tmp_path: Path, cli, capsys) -> None:
+    (tmp_path / "gt").mkdir()
+    shutil.copy(COFFEE, tmp_path / "gt" / "coffee.png")
+    cli(
+        "test",
+        "--config",
+        ROOT / "tests/conf/rnn_tiny.yaml",
+        "--ckpt_path",
+        trained / "checkpoints" / "best.ckpt",
+        "--data.test_target",
+        tmp_path / "gt",
+        "--model.metric_border",
+        8,
+        "--trainer.default_root_dir",
+        tmp_path,
+    )
+    out = capsys.readouterr().out
+    assert "test/psnr" in out and "coffee" in out and "border 8" in out
+
+
+def test_resume_continues_from_last(tmp_path: Path, cli, tiny_config: Path) -> None:
+    common = ["--config", tiny_config, "--trainer.default_root_dir", tmp_path]
+    cli("fit", *common, "--trainer.max_epochs", 1)
+    assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 5
+    cli("fit", *common, "--trainer.max_epochs", 2, "--ckpt_path", "last")
+    assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 10
+
+
+def test_shipped_default_config_runs_on_the_sample(tmp_path: Path, cli) -> None:
+    cli(
+        "fit",
+        "--config",
+        ROOT / "configs/rnn.yaml",
+        "--trainer.default_root_dir",
+        tmp_path,
+        "--trainer.max_steps",
+        2,
+        "--data.steps_per_epoch",
+        2,
+        "--data.batch_size",
+        16,
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.callbacks",
+        "[]",
+    )
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    (tmp / "text.png").write_text("not an image")
+    (tmp / "cut.png").write_bytes(SAMPLE_IMAGE.read_bytes()[:2000])
+    write_image(tmp / "tiny.png", torch.rand(3, 12, 12))
+    return {
+        "missing": (["--data.target", str(tmp / "missing.png")], "image not found"),
+        "not an image": (["--data.target", str(tmp / "text.png")], "not an image"),
+        "truncated": (["--data.target", str(tmp / "cut.png")], "truncated or corrupt"),
+        "sizes differ": (
+            ["--data.input", str(COFFEE), "--data.target", str(SAMPLE_IMAGE)],
+            "pair sizes differ",
+        ),
+        "smaller than a patch": (
+            [
+                "--data.target",
+                str(tmp / "tiny.png"),
+                "--model.net.init_args.patch_size",
+                "15",
+                "--model.net.init_args.latent",
+                "64",
+            ],
+            "too small",
+        ),
+        "even patch": (["--model.net.init_args.patch_size", "4"], "odd"),
+        "negative sigma": (["--data.degradation.init_args.noise_sigma", "-1"], "noise_sigma"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "not an image",
+        "truncated",
+        "sizes differ",
+        "smaller than a patch",
+        "even patch",
+        "negative sigma",
+    ],
+)
+def test_bad_input_exits_with_one_line(case: str, tmp_path: Path, cli, tiny_config, capsys) -> None:
+    args, message = bad_inputs(tmp_path)[case]
+    with pytest.raises(SystemExit) as info:
+        cli("fit", "--config", tiny_config, "--trainer.default_root_dir", tmp_path / "run", *args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    last_line = err.strip().splitlines()[-1]
+    assert last_line.startswith("oneshot: error:") and message in last_line
+    assert "Traceback" not in err
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_predict_refuses_to_overwrite_an_input(trained: Path, tmp_path: Path, cli, capsys) -> None:
+    shutil.copy(COFFEE, tmp_path / "coffee.png")
+    before = (tmp_path / "coffee.png").read_bytes()
+    with pytest.raises(SystemExit):
+        cli(
+            "predict",
+            "--ckpt_path",
+            trained / "checkpoints" / "best.ckpt",
+            "--data.predict",
+            tmp_path,
+            "--writer.output_dir",
+            tmp_path,
+        )
+    assert "refusing to overwrite an input" in capsys.readouterr().err
+    assert (tmp_path / "coffee.png").read_bytes() == before
+
+
+def test_foreign_checkpoint_is_refused(tmp_path: Path, cli, capsys) -> None:
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.ckpt")
+    (tmp_path / "junk.ckpt").write_bytes(b"\x00junk")
+    for name, message in (
+        ("other.ckpt", "not a Lightning checkpoint"),
+        ("junk.ckpt", "not a loadable checkpoint"),
+        ("none.ckpt", "checkpoint not found"),
+    ):
+        with pytest.raises(SystemExit):
+            cli(
+                "predict",
+                "--ckpt_path",
+                tmp_path / name,
+                "--data.predict",
+                COFFEE,
+                "--writer.output_dir",
+                tmp_path / "out",
+            )
+        assert message in capsys.readouterr().err
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    oneshot = shutil.which("oneshot", path=str(Path(sys.executable).parent))
+    assert oneshot is not None, "the oneshot console script is not installed"
+    result = subprocess.run(
+        [
+            oneshot,
+            "fit",
+            "--config",
+            str(ROOT / "tests/conf/rnn_tiny.yaml"),
+            "--data.target",
+            str(tmp_path / "missing.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"oneshot: error: image not found: {tmp_path / 'missing.png'}"
+    )
+    help_text = subprocess.run(
+        [sys.executable, "-m", "oneshot_lightning", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert help_text.returncode == 0 and "fit" in help_text.stdout
