@@ -57,7 +57,10 @@ def tune_wiener(
 
 
 def train(config: Path, pair: tuple[Path, Path], budget: int, run_dir: Path) -> tuple[Path, float]:
-    """Run ``oneshot fit`` on the pair with a time budget; (best checkpoint, wall seconds)."""
+    """Run ``oneshot fit`` on the pair, capped at ``budget`` seconds; (best checkpoint, seconds).
+
+    The config's own schedule (epochs, cosine decay) stands; the budget only cuts it short.
+    """
     hours, rest = divmod(budget, 3600)
     command = [
         sys.executable,
@@ -70,8 +73,6 @@ def train(config: Path, pair: tuple[Path, Path], budget: int, run_dir: Path) -> 
         str(pair[0]),
         "--data.target",
         str(pair[1]),
-        "--trainer.max_epochs",
-        "100000",
         "--trainer.max_time",
         f"00:{hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
         "--trainer.default_root_dir",

@@ -97,6 +97,8 @@ class OneShotCLI(LightningCLI):
         config = self.config[self.subcommand]
         if self.subcommand == "fit" and config.get("ckpt_path") is None:
             refuse_used_checkpoint_dir(Path(checkpoint_dir(config.trainer.default_root_dir)))
+        if "weights_only" in config and config.weights_only is None:
+            config.weights_only = True  # a checkpoint is data: never run pickled code from it
         if self.subcommand == "predict" and config.get("return_predictions") is None:
             # The writer keeps every prediction on disk; holding them in memory too is waste.
             config.return_predictions = False
