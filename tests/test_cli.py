@@ -128,7 +128,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "truncated": (["--data.target", str(tmp / "cut.png")], "truncated or corrupt"),
         "sizes differ": (
             ["--data.input", str(COFFEE), "--data.target", str(SAMPLE_IMAGE)],
-            "pair sizes differ",
+            "pair sizes don't fit",
         ),
         "smaller than a patch": (
             [

@@ -15,6 +15,7 @@ from oneshot_lightning.data.augment import PairedDihedral
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_image
 from oneshot_lightning.data.patches import sample_patch_pairs
+from oneshot_lightning.data.resize import mod_crop
 from oneshot_lightning.errors import InputError
 
 #: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
@@ -24,7 +25,7 @@ SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
 class PatchPairStream(IterableDataset):
     """Endless-looking stream of aligned random patch batches from one image pair.
 
-    Each iteration yields ``steps`` batches ``((B, C, p, p), (B, C, p, p))``. The generator
+    Each iteration yields ``steps`` batches ``((B, C, p, p), (B, C, s p, s p))``. The generator
     is seeded once per process from ``seed`` and the rank, so ranks draw different patches
     and a rerun with the same seed draws the same ones.
     """
@@ -37,8 +38,9 @@ class PatchPairStream(IterableDataset):
         batch_size: int,
         steps: int,
         seed: int,
+        scale: int = 1,
     ) -> None:
-        self.degraded, self.clean = degraded, clean
+        self.degraded, self.clean, self.scale = degraded, clean, scale
         self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
         self.seed = seed
         self.generator: torch.Generator | None = None
@@ -52,7 +54,12 @@ class PatchPairStream(IterableDataset):
             self.generator = torch.Generator().manual_seed(self.seed + 1_000_003 * rank)
         for _ in range(self.steps):
             yield sample_patch_pairs(
-                self.degraded, self.clean, self.batch_size, self.patch_size, self.generator
+                self.degraded,
+                self.clean,
+                self.batch_size,
+                self.patch_size,
+                self.generator,
+                self.scale,
             )
 
 
@@ -79,23 +86,25 @@ class TestPairs(Dataset):
         inputs: list[Path] | None,
         degradation: Degradation | None,
         seed: int,
+        scale: int = 1,
     ) -> None:
         self.targets, self.inputs = targets, inputs
-        self.degradation, self.seed = degradation, seed
+        self.degradation, self.seed, self.scale = degradation, seed, scale
 
     def __len__(self) -> int:
         return len(self.targets)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        clean = read_image(self.targets[index])
+        clean = mod_crop(read_image(self.targets[index]), self.scale)
         if self.inputs is not None:
             degraded = read_image(self.inputs[index])
-            check_pair(degraded, clean, f"{self.inputs[index]} / {self.targets[index]}")
+            what = f"{self.inputs[index]} / {self.targets[index]}"
+            clean = check_pair(degraded, clean, what, self.scale)
         else:
             assert self.degradation is not None
             # Each image gets its own noise draw, reproducible from the seed and its index.
             generator = torch.Generator().manual_seed(self.seed + 7919 * (index + 1))
-            degraded = self.degradation(clean[None], generator)[0]
+            degraded = self.degradation(clean[None], generator, self.scale)[0]
         return {"input": degraded, "target": clean, "name": self.targets[index].stem}
 
 
@@ -112,18 +121,31 @@ class ImageFiles(Dataset):
         return {"image": read_image(self.paths[index]), "path": str(self.paths[index])}
 
 
-def check_pair(degraded: Tensor, clean: Tensor, what: str) -> None:
-    """Raise :class:`InputError` unless the (C, H, W) pair has equal sizes and channels."""
-    if degraded.shape[-2:] != clean.shape[-2:]:
+def check_pair(degraded: Tensor, clean: Tensor, what: str, scale: int = 1) -> Tensor:
+    """The clean image cropped to ``scale`` times the degraded one's size, if that fits.
+
+    Raises :class:`InputError` when the (C, H, W) sizes or channels of the pair don't fit.
+    """
+    height, width = degraded.shape[-2:]
+    fits = all(
+        scale * low <= high < scale * (low + 1)
+        for low, high in zip((height, width), clean.shape[-2:])
+    )
+    if not fits:
+        expected = f"{scale * width}x{scale * height}" + (
+            f" (up to {scale - 1} more rows/columns, cropped)" if scale > 1 else ""
+        )
         raise InputError(
-            f"pair sizes differ: input is {degraded.shape[-1]}x{degraded.shape[-2]}, target is "
-            f"{clean.shape[-1]}x{clean.shape[-2]} (WxH) for {what}"
+            f"pair sizes don't fit: input is {width}x{height}, target is {clean.shape[-1]}x"
+            f"{clean.shape[-2]} (WxH), expected a target of {expected} at scale {scale} "
+            f"for {what}"
         )
     if degraded.shape[0] != clean.shape[0]:
         raise InputError(
             f"pair channels differ: input has {degraded.shape[0]}, target has {clean.shape[0]} "
             f"for {what}"
         )
+    return clean[:, : scale * height, : scale * width]
 
 
 def pair_by_stem(inputs: list[Path], targets: list[Path]) -> list[Path]:
@@ -146,6 +168,8 @@ class OneShotDataModule(LightningDataModule):
         val_input, val_target: a validation pair; without it, a held-out strip of
             ``val_fraction`` of the training pair's rows (at the bottom) validates.
         test_input, test_target: folders or files, paired by file name (stem).
+        scale: super-resolution factor s: inputs are s times smaller than targets, which
+            are cropped to multiples of s (1 for deblurring).
         predict: image files or folders to restore.
         patch_size: side of the input patches in pixels (set from the model by the CLI).
         batch_size: patch pairs per training step.
@@ -165,6 +189,7 @@ class OneShotDataModule(LightningDataModule):
         test_input: str | None = None,
         test_target: str | None = None,
         predict: str | list[str] | None = None,
+        scale: int = 1,
         patch_size: int = 11,
         batch_size: int = 512,
         steps_per_epoch: int = 250,
@@ -175,6 +200,7 @@ class OneShotDataModule(LightningDataModule):
         if not 0 < val_fraction < 1:
             raise InputError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         for name, value in {
+            "scale": scale,
             "patch_size": patch_size,
             "batch_size": batch_size,
             "steps_per_epoch": steps_per_epoch,
@@ -185,7 +211,7 @@ class OneShotDataModule(LightningDataModule):
         self.input, self.target, self.degradation = input, target, degradation
         self.val_input, self.val_target, self.val_fraction = val_input, val_target, val_fraction
         self.test_input, self.test_target, self.predict = test_input, test_target, predict
-        self.patch_size, self.batch_size = patch_size, batch_size
+        self.scale, self.patch_size, self.batch_size = scale, patch_size, batch_size
         self.steps_per_epoch, self.seed = steps_per_epoch, seed
         self.augmentation = PairedDihedral() if augment else None
 
@@ -196,8 +222,10 @@ class OneShotDataModule(LightningDataModule):
         clean = read_image(self.target if self.target is not None else SAMPLE_IMAGE)
         if self.input is not None:
             degraded = read_image(self.input)
-            check_pair(degraded, clean, f"{self.input} / {self.target}")
-            return degraded, clean
+            return degraded, check_pair(
+                degraded, clean, f"{self.input} / {self.target}", self.scale
+            )
+        clean = mod_crop(clean, self.scale)
         return self.degrade(clean, "data.target"), clean
 
     def degrade(self, clean: Tensor, what: str) -> Tensor:
@@ -205,7 +233,7 @@ class OneShotDataModule(LightningDataModule):
         if self.degradation is None:
             raise InputError(f"{what} alone needs data.degradation to make the degraded input")
         generator = torch.Generator().manual_seed(self.seed)
-        return self.degradation(clean[None], generator)[0]
+        return self.degradation(clean[None], generator, self.scale)[0]
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
@@ -224,10 +252,12 @@ class OneShotDataModule(LightningDataModule):
                 raise InputError("data.val_input needs data.val_target")
             val_clean = read_image(self.val_target)
             if self.val_input is None:
+                val_clean = mod_crop(val_clean, self.scale)
                 val_degraded = self.degrade(val_clean, "data.val_target")
             else:
                 val_degraded = read_image(self.val_input)
-                check_pair(val_degraded, val_clean, f"{self.val_input} / {self.val_target}")
+                what = f"{self.val_input} / {self.val_target}"
+                val_clean = check_pair(val_degraded, val_clean, what, self.scale)
             train = (degraded, clean)
             val = (val_degraded, val_clean)
         else:
@@ -239,14 +269,17 @@ class OneShotDataModule(LightningDataModule):
                 f"{self.patch_size}x{self.patch_size} patch"
             )
         self.train_dataset = PatchPairStream(
-            *train, self.patch_size, self.batch_size, self.steps_per_epoch, self.seed
+            *train, self.patch_size, self.batch_size, self.steps_per_epoch, self.seed, self.scale
         )
         self.val_dataset = ImagePairs([(*val, "validation")])
 
     def split_strip(
         self, degraded: Tensor, clean: Tensor
     ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
-        """Hold out the bottom rows of the pair for validation: (train pair, val pair)."""
+        """Hold out the bottom rows of the pair for validation: (train pair, val pair).
+
+        Rows count in the degraded (input) image; the clean one is cut at ``scale`` times that.
+        """
         height = degraded.shape[-2]
         held_out = max(1, round(height * self.val_fraction))
         if height - held_out < self.patch_size:
@@ -255,8 +288,11 @@ class OneShotDataModule(LightningDataModule):
                 f"{held_out} rows for validation leaves fewer than one "
                 f"{self.patch_size}-pixel patch (give data.val_target or a larger image)"
             )
-        cut = height - held_out
-        return (degraded[:, :cut], clean[:, :cut]), (degraded[:, cut:], clean[:, cut:])
+        cut, clean_cut = height - held_out, self.scale * (height - held_out)
+        return (degraded[:, :cut], clean[:, :clean_cut]), (
+            degraded[:, cut:],
+            clean[:, clean_cut:],
+        )
 
     def setup_test(self) -> None:
         if self.test_target is None:
@@ -270,7 +306,7 @@ class OneShotDataModule(LightningDataModule):
             inputs = pair_by_stem(list_images(self.test_input), targets)
         elif self.degradation is None:
             raise InputError("data.test_target alone needs data.degradation to make the inputs")
-        self.test_dataset = TestPairs(targets, inputs, self.degradation, self.seed)
+        self.test_dataset = TestPairs(targets, inputs, self.degradation, self.seed, self.scale)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_dataset, batch_size=None)

@@ -15,6 +15,7 @@ from kornia.filters import filter2d
 from torch import Tensor, nn
 
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.resize import bicubic_downscale
 from oneshot_lightning.errors import InputError
 
 
@@ -126,7 +127,7 @@ class KernelBlur(Blur):
 
 
 class Degradation(nn.Module):
-    """Blur, then additive Gaussian noise, then 8-bit quantisation: the forward model.
+    """Blur, bicubic downscaling (for super-resolution), noise, 8-bit quantisation.
 
     Args:
         blur: a blur operator (e.g. :class:`GaussianBlur`, :class:`KernelBlur`), or none.
@@ -144,9 +145,16 @@ class Degradation(nn.Module):
         self.noise_sigma = noise_sigma
         self.quantize = quantize
 
-    def forward(self, image: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """(B, C, H, W) clean -> (B, C, H, W) degraded; ``generator`` seeds the noise."""
+    def forward(
+        self, image: Tensor, generator: torch.Generator | None = None, scale: int = 1
+    ) -> Tensor:
+        """(B, C, s*h, s*w) clean -> (B, C, h, w) degraded; ``generator`` seeds the noise.
+
+        ``scale`` s > 1 shrinks with MATLAB-compatible bicubic (antialiased) after the blur.
+        """
         out = image if self.blur is None else self.blur(image)
+        if scale > 1:
+            out = bicubic_downscale(out, scale)
         if self.noise_sigma > 0:
             out = add_gaussian_noise(out, self.noise_sigma, generator)
         return quantize(out) if self.quantize else out.clamp(0, 1)

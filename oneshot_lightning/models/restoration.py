@@ -15,7 +15,8 @@ from rich.table import Table
 from torch import Tensor, nn
 
 from oneshot_lightning.data.patches import center_crop
-from oneshot_lightning.metrics import psnr, quality_metrics, shave, ssim
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.metrics import metric_functions, quality_metrics, shave
 from oneshot_lightning.models.inference import (
     match_channels,
     pad_for_patches,
@@ -59,14 +60,27 @@ class RestorationModule(LightningModule):
         self.cosine_decay = cosine_decay
         self.tile_size = tile_size
         self.metric_border = metric_border
-        self.val_metrics = quality_metrics("val/")
-        self.test_metrics = quality_metrics("test/")
-        self.test_rows: list[tuple[str, float, float]] = []
+        self.val_metrics = quality_metrics("val/", self.scale)
+        self.test_metrics = quality_metrics("test/", self.scale)
+        self.test_rows: list[dict[str, Any]] = []
 
     @property
     def patch_size(self) -> int:
         """Side of the input patches the net reads, in pixels."""
         return self.net.patch_size
+
+    @property
+    def scale(self) -> int:
+        """Output pixels per input pixel along each axis (super-resolution factor)."""
+        return getattr(self.net, "scale", 1)
+
+    def setup(self, stage: str) -> None:
+        data_scale = getattr(self.trainer.datamodule, "scale", self.scale)
+        if data_scale != self.scale:
+            raise InputError(
+                f"data.scale is {data_scale} but the model's net works at scale {self.scale} "
+                "(set the net's scale too, or use the config made for that scale)"
+            )
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer(self.parameters())
@@ -97,9 +111,9 @@ class RestorationModule(LightningModule):
         return loss
 
     def restore(self, image: Tensor) -> Tensor:
-        """Restore whole (B, C, H, W) images in [0, 1]; same shape out, clipped to [0, 1]."""
+        """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1]."""
         padded = pad_for_patches(match_channels(image, self.net.channels), self.patch_size)
-        output = tiled(self.net.forward_valid, padded, self.patch_size, self.tile_size)
+        output = tiled(self.net.forward_valid, padded, self.patch_size, self.tile_size, self.scale)
         return restore_channels(output, image.shape[1]).clamp(0, 1)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -113,12 +127,19 @@ class RestorationModule(LightningModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         restored = self.restore(batch["input"])
-        target, border = batch["target"], self.metric_border
-        self.test_metrics.update(shave(restored, border), shave(target, border))
-        for name, value, similarity in zip(
-            batch["name"], psnr(restored, target, border), ssim(restored, target, border)
-        ):
-            self.test_rows.append((name, value.item(), similarity.item()))
+        restored, target = (
+            shave(restored, self.metric_border),
+            shave(batch["target"], self.metric_border),
+        )
+        self.test_metrics.update(restored, target)
+        per_image = {
+            name: function(restored, target).tolist()
+            for name, function in metric_functions(self.scale).items()
+        }
+        for index, image_name in enumerate(batch["name"]):
+            self.test_rows.append(
+                {"image": image_name} | {k: v[index] for k, v in per_image.items()}
+            )
 
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.test_metrics.compute())
@@ -128,12 +149,22 @@ class RestorationModule(LightningModule):
 
     @rank_zero_only
     def print_test_table(self) -> None:
-        """Per-image PSNR/SSIM, as measured on this process."""
-        table = Table(title=f"per-image quality (RGB, data range 1, border {self.metric_border})")
-        for column in ("image", "PSNR (dB)", "SSIM"):
+        """Per-image metrics, as measured on this process."""
+        if not self.test_rows:
+            return
+        title = f"per-image quality (data range 1, border {self.metric_border}"
+        title += f"; _y: MATLAB luma, 8-bit, border {self.scale})" if self.scale > 1 else ")"
+        table = Table(title=title)
+        columns = list(self.test_rows[0])
+        for column in columns:
             table.add_column(column, justify="left" if column == "image" else "right")
-        for name, value, similarity in self.test_rows:
-            table.add_row(name, f"{value:.2f}", f"{similarity:.4f}")
+        for row in self.test_rows:
+            table.add_row(
+                *(
+                    value if isinstance(value, str) else f"{value:.{2 if 'psnr' in key else 4}f}"
+                    for key, value in row.items()
+                )
+            )
         Console().print(table)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:

@@ -70,7 +70,7 @@ def test_bad_settings(kwargs: dict, message: str) -> None:
 def test_mismatched_and_tiny_pairs(tmp_path: Path) -> None:
     write_image(tmp_path / "small.png", torch.rand(3, 10, 10))
     write_image(tmp_path / "grey.png", torch.rand(1, 256, 256))
-    with pytest.raises(InputError, match="pair sizes differ"):
+    with pytest.raises(InputError, match="pair sizes don't fit"):
         OneShotDataModule(input=str(tmp_path / "small.png"), target=str(SAMPLE_IMAGE)).setup("fit")
     with pytest.raises(InputError, match="channels differ"):
         OneShotDataModule(input=str(tmp_path / "grey.png"), target=str(SAMPLE_IMAGE)).setup("fit")

@@ -5,7 +5,9 @@ x_0 .. x_{p-1} (each C*p values) are the time steps of
 ``h_t = relu(W (x_t - m) + U h_{t-1} + b)`` with ``h_{-1} = 0``: an unrolled, learned
 iterative soft-thresholding with a non-negative code of ``latent`` units. A linear decoder maps
 the final code to the patch's centre pixel (Patch2Pixel), added to the degraded centre pixel
-when ``residual`` is set, else to the local mean. Removing the mean makes the code depend on
+when ``residual`` is set, else to the local mean. For super-resolution (``scale`` s > 1) the
+decoder gives the centre pixel's s x s high-resolution sub-pixels (pixel shuffle), added to
+their bicubic interpolation. Removing the mean makes the code depend on
 local structure, not brightness, which carries better from one training image to others.
 """
 
@@ -15,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from oneshot_lightning.data.resize import bicubic_upscale_valid
 from oneshot_lightning.errors import InputError
 
 
@@ -28,9 +31,8 @@ class RNNSparseCoder(nn.Module):
         residual: predict the correction to the degraded centre pixel.
         band_rows: output rows per band in whole-image inference; small bands keep the
             recurrence's working set in cache (about 2x faster than whole maps).
+        scale: output pixels per input pixel along each axis (super-resolution factor).
     """
-
-    output_size = 1
 
     def __init__(
         self,
@@ -39,10 +41,11 @@ class RNNSparseCoder(nn.Module):
         latent: int = 128,
         residual: bool = True,
         band_rows: int = 16,
+        scale: int = 1,
     ) -> None:
         super().__init__()
-        if patch_size < 1 or patch_size % 2 == 0:
-            raise InputError(f"net.patch_size must be a positive odd integer, got {patch_size}")
+        if patch_size < 5 or patch_size % 2 == 0:
+            raise InputError(f"net.patch_size must be an odd integer >= 5, got {patch_size}")
         if latent < channels * patch_size:
             raise InputError(
                 f"net.latent must be at least channels * patch_size = {channels * patch_size} "
@@ -50,11 +53,13 @@ class RNNSparseCoder(nn.Module):
             )
         if band_rows < 1:
             raise InputError(f"net.band_rows must be positive, got {band_rows}")
+        if scale < 1:
+            raise InputError(f"net.scale must be a positive integer, got {scale}")
         self.channels, self.patch_size, self.latent = channels, patch_size, latent
-        self.residual, self.band_rows = residual, band_rows
+        self.residual, self.band_rows, self.scale = residual, band_rows, scale
         self.encoder = nn.Linear(channels * patch_size, latent)  # W and the threshold b
         self.recurrence = nn.Linear(latent, latent, bias=False)  # U
-        self.decoder = nn.Linear(latent, channels)
+        self.decoder = nn.Linear(latent, channels * scale * scale)
         # A small recurrence keeps early codes bounded; a zero decoder starts the net at the
         # identity (residual) or the local mean, so training only ever improves on that.
         nn.init.normal_(self.recurrence.weight, std=0.5 / latent**0.5)
@@ -62,8 +67,8 @@ class RNNSparseCoder(nn.Module):
         nn.init.zeros_(self.decoder.bias)
 
     def forward(self, patches: Tensor) -> Tensor:
-        """(N, C, p, p) patches -> (N, C, 1, 1) restored centre pixels."""
-        count, p = patches.shape[0], self.patch_size
+        """(N, C, p, p) patches -> (N, C, s, s) restored centre pixels (s = ``scale``)."""
+        count, p, s = patches.shape[0], self.patch_size, self.scale
         mean = patches.mean((2, 3))  # (N, C)
         # Columns are the time steps: (N, p, C * p) with each column's values channel-major.
         steps = (patches - mean[:, :, None, None]).permute(0, 3, 1, 2).reshape(count, p, -1)
@@ -71,11 +76,22 @@ class RNNSparseCoder(nn.Module):
         code = projected[:, 0].relu()
         for t in range(1, p):
             code = torch.addmm(projected[:, t], code, self.recurrence.weight.t()).relu()
-        base = patches[:, :, p // 2, p // 2] if self.residual else mean
-        return (self.decoder(code) + base)[:, :, None, None]
+        out = self.decoder(code).view(count, self.channels, s, s)
+        centre = patches[:, :, p // 2 - 2 : p // 2 + 3, p // 2 - 2 : p // 2 + 3]
+        return out + self._base(centre, mean[:, :, None, None])
+
+    def _base(self, window: Tensor, mean: Tensor) -> Tensor:
+        """What the decoder's output corrects: (B, C, h + 4, w + 4) -> (B, C, s h, s w).
+
+        The bicubic interpolation of the inner pixels (the pixels themselves when s = 1)
+        when ``residual``, else the local ``mean`` (B, C, h, w) repeated over sub-pixels.
+        """
+        if self.residual:
+            return bicubic_upscale_valid(window, self.scale)
+        return mean.repeat_interleave(self.scale, -2).repeat_interleave(self.scale, -1)
 
     def forward_valid(self, image: Tensor) -> Tensor:
-        """Fully-convolutional form: every p x p window of (B, C, H, W) -> (B, C, H-p+1, W-p+1).
+        """Fully-convolutional form: (B, C, H, W) -> (B, C, s (H-p+1), s (W-p+1)).
 
         Exactly the patch path applied to every window, without materialising the patches:
         the input projection is a (p x 1) convolution, the mean removal a box filter, and the
@@ -93,8 +109,8 @@ class RNNSparseCoder(nn.Module):
         return torch.cat(bands, dim=-2)
 
     def _band(self, rows: Tensor) -> Tensor:
-        """(B, C, R + p - 1, W + p - 1) input rows -> (B, C, R, W) outputs."""
-        p, latent = self.patch_size, self.latent
+        """(B, C, R + p - 1, W + p - 1) input rows -> (B, C, s R, s W) outputs."""
+        p, latent, s = self.patch_size, self.latent, self.scale
         batch, out_rows, out_cols = rows.shape[0], rows.shape[-2] - p + 1, rows.shape[-1] - p + 1
         weight = self.encoder.weight.view(latent, self.channels, p, 1)
         # Per window: W (x_t - m) = (W x_t) - (W summed over a column) m.
@@ -110,8 +126,9 @@ class RNNSparseCoder(nn.Module):
             code = torch.baddbmm(projected[..., t : t + out_cols] - offset, recurrence, code)
             code.relu_()
         out = torch.matmul(self.decoder.weight, code) + self.decoder.bias[:, None]
-        out = out.view(batch, out_rows, self.channels, out_cols).permute(0, 2, 1, 3)
-        if self.residual:
-            centre = p // 2
-            return out + rows[:, :, centre : centre + out_rows, centre : centre + out_cols]
-        return out + mean
+        # (B * R, C * s * s, W) -> (B, C, R, s, W, s) -> (B, C, s R, s W): pixel shuffle.
+        out = out.view(batch, out_rows, self.channels, s, s, out_cols).permute(0, 2, 1, 3, 5, 4)
+        out = out.reshape(batch, self.channels, s * out_rows, s * out_cols)
+        c = p // 2
+        window = rows[:, :, c - 2 : c + 2 + out_rows, c - 2 : c + 2 + out_cols]
+        return out + self._base(window, mean)
