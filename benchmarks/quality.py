@@ -1,11 +1,16 @@
 """Quality benchmark: learn from ONE degraded/clean pair, restore whole test sets.
 
-For each config: degrade the training image, train through the real ``oneshot fit`` CLI with
-a wall-clock budget, then restore every degraded test image and compare with the degraded
-input itself and scikit-image's Wiener filter (true kernel, balance tuned on the training
-pair). Metrics: RGB PSNR/SSIM, data range 1, per-image mean, ``--border`` pixels shaved.
+For each task and config: degrade the training image, train through the real ``oneshot fit``
+CLI (capped at ``--budget`` seconds), then restore every degraded test image and compare with
+baselines computed in the same run.
 
-    python benchmarks/quality.py --data ../shared/data --budget 120 --out bench_out
+- ``deblur``: Gaussian blur sigma 1.6 (15x15, reflect) + noise 0.01, 8-bit. Baselines: the
+  degraded input, scikit-image Wiener (true kernel, balance tuned on the training pair).
+  Metrics: RGB PSNR/SSIM, ``--border`` pixels shaved.
+- ``sr_x2``, ``sr_x3``, ``sr_x4``: MATLAB-style bicubic downscaling, 8-bit. Baseline:
+  bicubic upscaling. Metrics: PSNR/SSIM on MATLAB luma (Y), border = scale, 8-bit outputs.
+
+    python benchmarks/quality.py --data ../shared/data --tasks deblur sr_x2 sr_x4 --budget 120
 
 Writes ``<out>/quality.md`` and ``<out>/quality.json``.
 """
@@ -18,25 +23,70 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from skimage.restoration import wiener
 
-from oneshot_lightning.data.degradations import Degradation, GaussianBlur
+from oneshot_lightning.data.degradations import Degradation, GaussianBlur, noise_generator
 from oneshot_lightning.data.io import list_images, read_image, write_image
-from oneshot_lightning.metrics import psnr, ssim
+from oneshot_lightning.data.resize import bicubic_upscale, mod_crop
+from oneshot_lightning.metrics import psnr, psnr_y, quantize_8bit, ssim, ssim_y
 from oneshot_lightning.models import RestorationModule
 
 ROOT = Path(__file__).resolve().parents[1]
+Restore = Callable[[torch.Tensor], torch.Tensor]
 
 
-def degrade_set(sources: list[Path], degradation: Degradation, out_dir: Path, seed: int) -> None:
-    """Write each image's degraded version (own seeded noise) as ``<out_dir>/<stem>.png``."""
+@dataclass
+class Task:
+    """A degradation, its scale, the configs that learn to undo it, and its metric convention."""
+
+    degradation: Degradation
+    scale: int
+    configs: list[str]
+    description: str
+    metrics: dict[str, Callable] = field(default_factory=dict)
+
+
+def tasks(border: int) -> dict[str, Task]:
+    blur = Degradation(GaussianBlur(sigma=1.6, size=15), noise_sigma=0.01)
+    deblur = Task(
+        blur,
+        1,
+        ["rnn"],
+        f"Gaussian blur sigma 1.6 (15x15, reflect) + noise 0.01, 8-bit; RGB, border {border}",
+        {"psnr": partial(psnr, border=border), "ssim": partial(ssim, border=border)},
+    )
+    found = {"deblur": deblur}
+    for s in (2, 3, 4):
+        configs = [f"sr_x{s}"] + (["sr_x2_bicubic_input"] if s == 2 else [])
+        found[f"sr_x{s}"] = Task(
+            Degradation(),
+            s,
+            configs,
+            f"bicubic x{s} (MATLAB imresize), 8-bit; Y, border {s}",
+            {"psnr_y": partial(psnr_y, border=s), "ssim_y": partial(ssim_y, border=s)},
+        )
+    return found
+
+
+def degrade_set(sources: list[Path], task: Task, out_dir: Path, seed: int) -> list[Path]:
+    """Degrade each image (own seeded noise) into ``<out_dir>/<stem>.png``; the written paths."""
+    written = []
     for index, path in enumerate(sources):
-        generator = torch.Generator().manual_seed(seed + 7919 * (index + 1))
-        write_image(out_dir / f"{path.stem}.png", degradation(read_image(path)[None], generator)[0])
+        generator = noise_generator(seed, index + 1)  # as `oneshot test` degrades targets
+        clean = mod_crop(read_image(path), task.scale)[None]
+        written.append(
+            write_image(
+                out_dir / f"{path.stem}.png", task.degradation(clean, generator, task.scale)[0]
+            )
+        )
+    return written
 
 
 def wiener_restore(image: torch.Tensor, kernel: np.ndarray, balance: float) -> torch.Tensor:
@@ -85,115 +135,115 @@ def train(config: Path, pair: tuple[Path, Path], budget: int, run_dir: Path) -> 
     return run_dir / "checkpoints" / "best.ckpt", time.perf_counter() - start
 
 
-def evaluate(restore, inputs: list[Path], targets: list[Path], border: int) -> dict:
-    """Mean PSNR/SSIM of ``restore`` over the pairs, and its seconds per megapixel."""
-    values, seconds, pixels = [], 0.0, 0
+def evaluate(restore: Restore, inputs: list[Path], targets: list[Path], task: Task) -> dict:
+    """Mean of each metric of ``restore`` over the pairs, and its seconds per output MP."""
+    values: dict[str, list[float]] = {name: [] for name in task.metrics}
+    seconds, pixels = 0.0, 0
     for input_path, target_path in zip(inputs, targets):
-        degraded, clean = read_image(input_path), read_image(target_path)
+        degraded = read_image(input_path)
+        clean = mod_crop(read_image(target_path), task.scale)
         start = time.perf_counter()
         restored = restore(degraded)
         seconds += time.perf_counter() - start
         pixels += clean.shape[-1] * clean.shape[-2]
-        restored = (restored * 255).round() / 255  # as written to an 8-bit PNG
-        values.append(
-            (
-                psnr(restored[None], clean[None], border).item(),
-                ssim(restored[None], clean[None], border).item(),
-            )
+        restored = quantize_8bit(restored)  # as written to an 8-bit PNG
+        for name, metric in task.metrics.items():
+            values[name].append(metric(restored[None], clean[None]).item())
+    means = {name: float(np.mean(v)) for name, v in values.items()}
+    return means | {"s_per_mp": seconds / (pixels / 1e6)}
+
+
+def model_restorer(checkpoint: Path) -> Restore:
+    model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+
+    @torch.inference_mode()
+    def restore(image: torch.Tensor) -> torch.Tensor:
+        return model.restore(image[None])[0]
+
+    return restore
+
+
+def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str], dict]:
+    work = args.out / name
+    train_clean = args.data / args.train_image
+    (train_input,) = degrade_set([train_clean], task, work / "train", args.seed)
+    sets = {}
+    for set_name in args.sets:
+        targets = list_images(args.data / set_name)
+        sets[set_name] = (degrade_set(targets, task, work / set_name, args.seed), targets)
+
+    baselines: dict[str, Restore] = {}
+    if task.scale == 1:
+        baselines["degraded input"] = lambda x: x
+        kernel = task.degradation.blur.kernel.double().numpy()
+        balance = tune_wiener(read_image(train_input), read_image(train_clean), kernel, args.border)
+        baselines[f"Wiener (balance {balance:.3g})"] = partial(
+            wiener_restore, kernel=kernel, balance=balance
         )
-    psnrs, ssims = zip(*values)
-    return {
-        "psnr": float(np.mean(psnrs)),
-        "ssim": float(np.mean(ssims)),
-        "s_per_mp": seconds / (pixels / 1e6),
+    else:
+        baselines["bicubic"] = lambda x: bicubic_upscale(x[None], task.scale)[0].clamp(0, 1)
+
+    rows = {
+        method: {s: evaluate(fn, *pair, task) for s, pair in sets.items()}
+        for method, fn in baselines.items()
     }
+    train_seconds = {}
+    for config in task.configs:
+        checkpoint, seconds = train(
+            ROOT / "configs" / f"{config}.yaml",
+            (train_input, train_clean),
+            args.budget,
+            work / "runs" / config,
+        )
+        train_seconds[config] = seconds
+        restore = model_restorer(checkpoint)
+        rows[f"{config} ({seconds:.0f} s)"] = {
+            s: evaluate(restore, *pair, task) for s, pair in sets.items()
+        }
+
+    metric_names = " / ".join(task.metrics)
+    lines = [
+        f"### {name}: {task.description}",
+        "",
+        "| method | " + " | ".join(f"{s} {metric_names}" for s in sets) + " | s per MP |",
+        "|---|" + "---|" * (len(sets) + 1),
+    ]
+    for method, by_set in rows.items():
+        cells = [
+            " / ".join(f"{v[m]:.2f}" if "psnr" in m else f"{v[m]:.4f}" for m in task.metrics)
+            for v in by_set.values()
+        ]
+        speed = np.mean([v["s_per_mp"] for v in by_set.values()])
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {speed:.2f} |")
+    return [*lines, ""], {"rows": rows, "train_seconds": train_seconds}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with kodak24/, set5/, ...")
+    parser.add_argument("--tasks", nargs="+", default=["deblur", "sr_x2", "sr_x4"])
     parser.add_argument("--budget", type=int, default=120, help="training seconds per config")
-    parser.add_argument("--configs", nargs="+", type=Path, default=[ROOT / "configs/rnn.yaml"])
     parser.add_argument("--train-image", default="kodak24/kodim05.png")
     parser.add_argument("--sets", nargs="+", default=["set5", "set14"])
-    parser.add_argument("--border", type=int, default=8)
+    parser.add_argument("--border", type=int, default=8, help="deblurring metric border")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench_out"))
     args = parser.parse_args()
 
-    blur = GaussianBlur(sigma=1.6, size=15)
-    degradation = Degradation(blur, noise_sigma=0.01)
-    kernel = blur.kernel.double().numpy()
-    work = args.out / "deblur_gauss1.6_noise0.01"
-    train_clean_path = args.data / args.train_image
-    train_input_path = work / "train" / "input.png"
-    degrade_set([train_clean_path], degradation, train_input_path.parent, args.seed)
-    (train_input_path.parent / f"{train_clean_path.stem}.png").rename(train_input_path)
-    train_degraded, train_clean = read_image(train_input_path), read_image(train_clean_path)
-    balance = tune_wiener(train_degraded, train_clean, kernel, args.border)
-
-    sets = {}
-    for name in args.sets:
-        targets = list_images(args.data / name)
-        degrade_set(targets, degradation, work / name, args.seed)
-        sets[name] = ([work / name / f"{path.stem}.png" for path in targets], targets)
-
-    rows: dict[str, dict[str, dict]] = {"degraded input": {}, f"Wiener (balance {balance:.3g})": {}}
-    for name, (inputs, targets) in sets.items():
-        rows["degraded input"][name] = evaluate(lambda x: x, inputs, targets, args.border)
-        rows[f"Wiener (balance {balance:.3g})"][name] = evaluate(
-            lambda x: wiener_restore(x, kernel, balance), inputs, targets, args.border
-        )
-    train_seconds = {}
-    for config in args.configs:
-        checkpoint, seconds = train(
-            config, (train_input_path, train_clean_path), args.budget, work / "runs" / config.stem
-        )
-        model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
-        train_seconds[config.stem] = seconds
-
-        @torch.inference_mode()
-        def restore(image: torch.Tensor, model: RestorationModule = model) -> torch.Tensor:
-            return model.restore(image[None])[0]
-
-        rows[config.stem] = {
-            name: evaluate(restore, *pair, args.border) for name, pair in sets.items()
-        }
-
-    header = "| method | " + " | ".join(f"{s} PSNR / SSIM" for s in sets) + " | s per MP |"
-    lines = [
-        f"Deblurring, Gaussian sigma 1.6 (15x15, reflect) + noise 0.01, 8-bit; trained on "
-        f"{args.train_image} only, budget {args.budget} s; RGB, border {args.border}.",
-        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-        f"threads, torch {torch.__version__}.",
+    available = tasks(args.border)
+    report = [
+        f"Trained on {args.train_image} only; budget {args.budget} s per config. Machine: "
+        f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}.",
         "",
-        header,
-        "|---|" + "---|" * (len(sets) + 1),
     ]
-    for method, by_set in rows.items():
-        cells = [f"{v['psnr']:.2f} / {v['ssim']:.4f}" for v in by_set.values()]
-        speed = np.mean([v["s_per_mp"] for v in by_set.values()])
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {speed:.2f} |")
-    lines += [
-        "",
-        "Training wall time (fit command, incl. start-up): "
-        + ", ".join(f"{k} {v:.0f} s" for k, v in train_seconds.items()),
-    ]
-    report = "\n".join(lines)
-    print(report)
-    (args.out / "quality.md").write_text(report + "\n")
-    (args.out / "quality.json").write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "train_seconds": train_seconds,
-                "wiener_balance": balance,
-                "budget": args.budget,
-                "border": args.border,
-            },
-            indent=2,
-        )
-    )
+    results = {}
+    for name in args.tasks:
+        lines, results[name] = run_task(name, available[name], args)
+        report += lines
+        print("\n".join(lines), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "quality.md").write_text("\n".join(report) + "\n")
+    (args.out / "quality.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,18 @@ from oneshot_lightning.errors import InputError
 class ImageWriter(BasePredictionWriter):
     """Write each prediction as ``<output_dir>/<input stem>.png`` (8-bit, input's channels).
 
+    Refuses, before restoring anything, to write into a folder that holds an input, over an
+    existing file (unless ``overwrite``), or two inputs to one name.
+
     Args:
         output_dir: folder for the restored images; required by ``predict``.
+        overwrite: replace existing files of the same names in ``output_dir``.
     """
 
-    def __init__(self, output_dir: str | None = None) -> None:
+    def __init__(self, output_dir: str | None = None, overwrite: bool = False) -> None:
         super().__init__(write_interval="batch")
         self.output_dir = None if output_dir is None else Path(output_dir)
+        self.overwrite = overwrite
 
     def output_path(self, input_path: str | Path) -> Path:
         """Where the restoration of ``input_path`` goes."""
@@ -34,18 +40,25 @@ class ImageWriter(BasePredictionWriter):
     def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.output_dir is None:
             raise InputError("predict needs an output folder: --writer.output_dir DIR")
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            raise InputError(f"--writer.output_dir is a file, not a folder: {self.output_dir}")
         inputs = [Path(path) for path in trainer.datamodule.predict_dataset.paths]
-        outputs = [self.output_path(path) for path in inputs]
-        clash = {out.resolve() for out in outputs} & {path.resolve() for path in inputs}
-        if clash:
-            raise InputError(
-                f"refusing to overwrite an input image: {sorted(clash)[0]} "
-                "(choose another --writer.output_dir)"
-            )
+        for path in inputs:
+            if self.output_dir.exists() and os.path.samefile(path.parent, self.output_dir):
+                raise InputError(
+                    f"refusing to write into a folder that holds an input image ({path}): "
+                    "choose another --writer.output_dir"
+                )
         seen: dict[Path, Path] = {}
-        for path, out in zip(inputs, outputs):
+        for path in inputs:
+            out = self.output_path(path)
             if out in seen:
                 raise InputError(f"{seen[out]} and {path} would both be written to {out}")
+            if out.exists() and not self.overwrite:
+                raise InputError(
+                    f"{out} exists: pass --writer.overwrite true to replace it, or choose "
+                    "another --writer.output_dir"
+                )
             seen[out] = path
 
     def write_on_batch_end(

@@ -95,8 +95,12 @@ class OneShotCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
+        folder = Path(checkpoint_dir(config.trainer.default_root_dir))
         if self.subcommand == "fit" and config.get("ckpt_path") is None:
-            refuse_used_checkpoint_dir(Path(checkpoint_dir(config.trainer.default_root_dir)))
+            refuse_used_checkpoint_dir(folder)
+        if config.get("ckpt_path") == "last" and not (folder / "last.ckpt").is_file():
+            # Lightning would only warn and quietly start from scratch.
+            raise InputError(f"nothing to resume: no last.ckpt in {folder}")
         if "weights_only" in config and config.weights_only is None:
             config.weights_only = True  # a checkpoint is data: never run pickled code from it
         if self.subcommand == "predict" and config.get("return_predictions") is None:
@@ -123,7 +127,8 @@ QUIET_WARNINGS = (
     "LightningCLI's args parameter is intended",  # main([...]) is our supported API
     "Your `IterableDataset` has `__len__` defined",  # patches are drawn in the main process
     "`isinstance(treespec, LeafSpec)` is deprecated",  # Lightning internals vs newer torch
-    "Be aware that when using `ckpt_path`, callbacks used",  # the max_time Timer: no state
+    # test/predict from a checkpoint need no Timer (max_time) state
+    "Be aware that when using `ckpt_path`, callbacks used",
 )
 
 

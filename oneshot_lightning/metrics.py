@@ -20,6 +20,8 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from oneshot_lightning.errors import InputError
+
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 #: MATLAB ``rgb2ycbcr`` luma (BT.601, studio range), for RGB in [0, 1]; output in [0, 1].
@@ -45,6 +47,12 @@ def psnr(pred: Tensor, target: Tensor, border: int = 0) -> Tensor:
 
 def ssim(pred: Tensor, target: Tensor, border: int = 0) -> Tensor:
     """Per-image SSIM of (B, C, H, W) images in [0, 1], valid windows only; returns (B,)."""
+    height, width = pred.shape[-2] - 2 * border, pred.shape[-1] - 2 * border
+    if min(height, width) < SSIM_WINDOW:
+        raise InputError(
+            f"SSIM needs at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels; {width}x{height} remain "
+            f"after shaving {border} border pixels"
+        )
     _, ssim_map = structural_similarity_index_measure(
         shave(pred, border),
         shave(target, border),

@@ -13,6 +13,8 @@ import torch
 
 from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.metrics import psnr
+from oneshot_lightning.models import RestorationModule
 
 ROOT = Path(__file__).resolve().parents[1]
 COFFEE = SAMPLE_IMAGE.parent / "coffee.png"
@@ -55,38 +57,45 @@ def test_predict_needs_only_the_checkpoint(trained: Path, tmp_path: Path, cli) -
     inputs.mkdir()
     shutil.copy(COFFEE, inputs / "coffee.png")
     write_image(inputs / "grey.png", read_image(COFFEE).mean(0, keepdim=True)[:, :40, :30])
-    cli(
-        "predict",
-        "--ckpt_path",
-        trained / "checkpoints" / "best.ckpt",
-        "--data.predict",
-        inputs,
-        "--writer.output_dir",
-        tmp_path / "out",
-    )
-    assert read_image(tmp_path / "out" / "coffee.png").shape == (3, 192, 192)
+    checkpoint = trained / "checkpoints" / "best.ckpt"
+    cli("predict", "--ckpt_path", checkpoint, "--data.predict", inputs,
+        "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    written = read_image(tmp_path / "out" / "coffee.png")
+    assert written.shape == (3, 192, 192)
     assert read_image(tmp_path / "out" / "grey.png").shape == (1, 40, 30)
     assert not (Path.cwd() / "config.yaml").exists()
+    # The trained weights were used: the file is the checkpoint's restoration, not the input.
+    model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    with torch.inference_mode():
+        expected = model.restore(read_image(COFFEE)[None])[0]
+    assert (written - expected).abs().max() <= 0.5 / 255 + 1e-6
+    assert (written - read_image(COFFEE)).abs().max() > 2 / 255
 
 
 def test_test_reports_mean_and_per_image(trained: Path, tmp_path: Path, cli, capsys) -> None:
     (tmp_path / "gt").mkdir()
-    shutil.copy(COFFEE, tmp_path / "gt" / "coffee.png")
-    cli(
-        "test",
-        "--config",
-        ROOT / "tests/conf/rnn_tiny.yaml",
-        "--ckpt_path",
-        trained / "checkpoints" / "best.ckpt",
-        "--data.test_target",
-        tmp_path / "gt",
-        "--model.metric_border",
-        8,
-        "--trainer.default_root_dir",
-        tmp_path,
-    )
+    (tmp_path / "in").mkdir()
+    sharp = read_image(COFFEE)
+    for name, noise in (("a", 0.02), ("b", 0.1)):  # different errors: pooled != per-image
+        noisy = (sharp + noise * torch.randn_like(sharp)).clamp(0, 1)
+        write_image(tmp_path / "gt" / f"{name}.png", sharp)
+        write_image(tmp_path / "in" / f"{name}.png", noisy)
+    checkpoint = trained / "checkpoints" / "best.ckpt"
+    cli("test", "--config", ROOT / "tests/conf/rnn_tiny.yaml", "--ckpt_path", checkpoint,
+        "--data.test_input", tmp_path / "in", "--data.test_target", tmp_path / "gt",
+        "--model.metric_border", 8, "--trainer.default_root_dir", tmp_path / "run")  # fmt: skip
     out = capsys.readouterr().out
-    assert "test/psnr" in out and "coffee" in out and "border 8" in out
+    assert "test/psnr" in out and "border 8" in out
+    with open(tmp_path / "run" / "lightning_logs" / "version_0" / "metrics.csv") as handle:
+        logged = next(csv.DictReader(handle))
+    model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    values = []
+    with torch.inference_mode():
+        for name in ("a", "b"):
+            restored = model.restore(read_image(tmp_path / "in" / f"{name}.png")[None])
+            values.append(psnr(restored, sharp[None], border=8).item())
+            assert f"{values[-1]:.2f}" in out  # the per-image table
+    assert float(logged["test/psnr"]) == pytest.approx(sum(values) / 2, abs=1e-3)
 
 
 def test_resume_continues_from_last(tmp_path: Path, cli, tiny_config: Path) -> None:
@@ -95,6 +104,10 @@ def test_resume_continues_from_last(tmp_path: Path, cli, tiny_config: Path) -> N
     assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 5
     cli("fit", *common, "--trainer.max_epochs", 2, "--ckpt_path", "last")
     assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 10
+    # The second run went on from step 5 rather than training 10 steps afresh.
+    with open(tmp_path / "lightning_logs" / "version_1" / "metrics.csv") as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle)]
+    assert min(steps) >= 5
 
 
 def test_shipped_default_config_runs_on_the_sample(tmp_path: Path, cli) -> None:
@@ -173,18 +186,24 @@ def test_bad_input_exits_with_one_line(case: str, tmp_path: Path, cli, tiny_conf
 def test_predict_refuses_to_overwrite_an_input(trained: Path, tmp_path: Path, cli, capsys) -> None:
     shutil.copy(COFFEE, tmp_path / "coffee.png")
     before = (tmp_path / "coffee.png").read_bytes()
-    with pytest.raises(SystemExit):
-        cli(
-            "predict",
-            "--ckpt_path",
-            trained / "checkpoints" / "best.ckpt",
-            "--data.predict",
-            tmp_path,
-            "--writer.output_dir",
-            tmp_path,
-        )
-    assert "refusing to overwrite an input" in capsys.readouterr().err
+    checkpoint = trained / "checkpoints" / "best.ckpt"
+    with pytest.raises(SystemExit) as info:
+        cli("predict", "--ckpt_path", checkpoint, "--data.predict", tmp_path,
+            "--writer.output_dir", tmp_path)  # fmt: skip
+    assert info.value.code == 2
+    assert "refusing to write into a folder that holds an input" in capsys.readouterr().err
     assert (tmp_path / "coffee.png").read_bytes() == before
+    # An existing output is kept unless --writer.overwrite says otherwise.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "coffee.png").write_bytes(b"mine")
+    common = ["predict", "--ckpt_path", checkpoint, "--data.predict", tmp_path / "coffee.png",
+              "--writer.output_dir", tmp_path / "out"]  # fmt: skip
+    with pytest.raises(SystemExit):
+        cli(*common)
+    assert "pass --writer.overwrite true" in capsys.readouterr().err
+    assert (tmp_path / "out" / "coffee.png").read_bytes() == b"mine"
+    cli(*common, "--writer.overwrite", "true")
+    assert read_image(tmp_path / "out" / "coffee.png").shape == (3, 192, 192)
 
 
 def test_foreign_checkpoint_is_refused(tmp_path: Path, cli, capsys) -> None:
@@ -235,3 +254,56 @@ def test_installed_console_script(tmp_path: Path) -> None:
         timeout=120,
     )
     assert help_text.returncode == 0 and "fit" in help_text.stdout
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path: Path, cli, tiny_config, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli("fit", "--config", tiny_config, "--trainer.default_root_dir", tmp_path,
+            "--ckpt_path", "last")  # fmt: skip
+    assert info.value.code == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_grey_training_pair_with_an_rgb_net(tmp_path: Path, cli, tiny_config) -> None:
+    write_image(tmp_path / "grey.png", read_image(SAMPLE_IMAGE).mean(0, keepdim=True))
+    cli("fit", "--config", tiny_config, "--trainer.default_root_dir", tmp_path / "run",
+        "--data.target", tmp_path / "grey.png", "--trainer.max_epochs", 1)  # fmt: skip
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_predict_refuses_images_smaller_than_a_patch(
+    trained: Path, tmp_path: Path, cli, capsys
+) -> None:
+    write_image(tmp_path / "tiny.png", torch.rand(3, 3, 40))
+    with pytest.raises(SystemExit):
+        cli("predict", "--ckpt_path", trained / "checkpoints" / "best.ckpt",
+            "--data.predict", tmp_path / "tiny.png",
+            "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "tiny.png (40x3) is smaller than one 5x5 patch" in err
+
+
+def test_super_resolution_round_trip(tmp_path: Path, cli) -> None:
+    cli("fit", "--config", ROOT / "tests/conf/sr_tiny.yaml",
+        "--trainer.default_root_dir", tmp_path / "run")  # fmt: skip
+    write_image(tmp_path / "low.png", read_image(COFFEE)[:, :45, :30])
+    cli("predict", "--ckpt_path", tmp_path / "run" / "checkpoints" / "best.ckpt",
+        "--data.predict", tmp_path / "low.png",
+        "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    assert read_image(tmp_path / "out" / "low.png").shape == (3, 90, 60)
+    # Validation reported the super-resolution metrics beside the RGB ones.
+    with open(tmp_path / "run" / "lightning_logs" / "version_0" / "metrics.csv") as handle:
+        assert {"val/psnr_y", "val/ssim_y"} <= set(next(csv.DictReader(handle)))
+
+
+def test_super_resolution_pair_sizes_and_scale_must_fit(tmp_path: Path, cli, capsys) -> None:
+    sr_config = ROOT / "tests/conf/sr_tiny.yaml"
+    write_image(tmp_path / "low.png", torch.rand(3, 50, 40))
+    with pytest.raises(SystemExit):
+        cli("fit", "--config", sr_config, "--trainer.default_root_dir", tmp_path / "a",
+            "--data.input", tmp_path / "low.png", "--data.target", SAMPLE_IMAGE)  # fmt: skip
+    assert "expected a target of 80x100" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli("fit", "--config", sr_config, "--trainer.default_root_dir", tmp_path / "b",
+            "--data.scale", 3)  # fmt: skip
+    assert "data.scale is 3 but the model's net works at scale 2" in capsys.readouterr().err

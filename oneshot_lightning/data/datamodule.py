@@ -12,7 +12,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from oneshot_lightning.data.augment import PairedDihedral
-from oneshot_lightning.data.degradations import Degradation
+from oneshot_lightning.data.degradations import Degradation, noise_generator
 from oneshot_lightning.data.io import list_images, read_image
 from oneshot_lightning.data.patches import sample_patch_pairs
 from oneshot_lightning.data.resize import mod_crop
@@ -102,23 +102,28 @@ class TestPairs(Dataset):
             clean = check_pair(degraded, clean, what, self.scale)
         else:
             assert self.degradation is not None
-            # Each image gets its own noise draw, reproducible from the seed and its index.
-            generator = torch.Generator().manual_seed(self.seed + 7919 * (index + 1))
+            generator = noise_generator(self.seed, index + 1)
             degraded = self.degradation(clean[None], generator, self.scale)[0]
         return {"input": degraded, "target": clean, "name": self.targets[index].stem}
 
 
 class ImageFiles(Dataset):
-    """Images to restore: ``{"image": (C, H, W), "path": str}``."""
+    """Images to restore: ``{"image": (C, H, W), "path": str}``, each at least ``min_size``."""
 
-    def __init__(self, paths: list[Path]) -> None:
-        self.paths = paths
+    def __init__(self, paths: list[Path], min_size: int = 1) -> None:
+        self.paths, self.min_size = paths, min_size
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"image": read_image(self.paths[index]), "path": str(self.paths[index])}
+        image = read_image(self.paths[index])
+        if min(image.shape[-2:]) < self.min_size:
+            raise InputError(
+                f"{self.paths[index]} ({image.shape[-1]}x{image.shape[-2]}) is smaller than "
+                f"one {self.min_size}x{self.min_size} patch"
+            )
+        return {"image": image, "path": str(self.paths[index])}
 
 
 def check_pair(degraded: Tensor, clean: Tensor, what: str, scale: int = 1) -> Tensor:
@@ -226,14 +231,14 @@ class OneShotDataModule(LightningDataModule):
                 degraded, clean, f"{self.input} / {self.target}", self.scale
             )
         clean = mod_crop(clean, self.scale)
-        return self.degrade(clean, "data.target"), clean
+        what = "data.target" if self.target is not None else "the bundled sample (no data.target)"
+        return self.degrade(clean, what), clean
 
     def degrade(self, clean: Tensor, what: str) -> Tensor:
         """Apply the configured degradation to one (C, H, W) image with seeded noise."""
         if self.degradation is None:
             raise InputError(f"{what} alone needs data.degradation to make the degraded input")
-        generator = torch.Generator().manual_seed(self.seed)
-        return self.degradation(clean[None], generator, self.scale)[0]
+        return self.degradation(clean[None], noise_generator(self.seed), self.scale)[0]
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
@@ -243,7 +248,7 @@ class OneShotDataModule(LightningDataModule):
         elif stage == "predict":
             if self.predict is None:
                 raise InputError("predict needs images: --data.predict FILE_OR_FOLDER")
-            self.predict_dataset = ImageFiles(list_images(self.predict))
+            self.predict_dataset = ImageFiles(list_images(self.predict), self.patch_size)
 
     def setup_fit(self) -> None:
         degraded, clean = self.load_training_pair()
@@ -281,12 +286,13 @@ class OneShotDataModule(LightningDataModule):
         Rows count in the degraded (input) image; the clean one is cut at ``scale`` times that.
         """
         height = degraded.shape[-2]
-        held_out = max(1, round(height * self.val_fraction))
+        # The strip must hold a patch too: whole-image inference pads by half a patch.
+        held_out = max(self.patch_size, round(height * self.val_fraction))
         if height - held_out < self.patch_size:
             raise InputError(
-                f"training image {degraded.shape[-1]}x{height} is too small: holding out "
-                f"{held_out} rows for validation leaves fewer than one "
-                f"{self.patch_size}-pixel patch (give data.val_target or a larger image)"
+                f"training image {degraded.shape[-1]}x{height} is too small to split: a "
+                f"{held_out}-row validation strip and a {self.patch_size}-row patch need "
+                f"{held_out + self.patch_size} rows (give data.val_target or a larger image)"
             )
         cut, clean_cut = height - held_out, self.scale * (height - held_out)
         return (degraded[:, :cut], clean[:, :clean_cut]), (
@@ -303,7 +309,10 @@ class OneShotDataModule(LightningDataModule):
         targets = list_images(self.test_target)
         inputs = None
         if self.test_input is not None:
-            inputs = pair_by_stem(list_images(self.test_input), targets)
+            inputs = list_images(self.test_input)
+            # Two single files are a pair whatever their names; folders pair by name.
+            if not (len(inputs) == len(targets) == 1 and Path(self.test_input).is_file()):
+                inputs = pair_by_stem(inputs, targets)
         elif self.degradation is None:
             raise InputError("data.test_target alone needs data.degradation to make the inputs")
         self.test_dataset = TestPairs(targets, inputs, self.degradation, self.seed, self.scale)

@@ -28,7 +28,8 @@ def gaussian_kernel(
         size: odd side length in pixels.
         sigma: standard deviation along the (rotated) x axis, in pixels.
         sigma_y: standard deviation along the (rotated) y axis; ``None`` means isotropic.
-        angle: rotation of the x axis, in degrees counter-clockwise.
+        angle: rotation of the x axis, in degrees, clockwise as seen on screen (rows grow
+            downwards).
     """
     if size < 1 or size % 2 == 0:
         raise InputError(f"blur kernel size must be a positive odd integer, got {size}")
@@ -82,6 +83,11 @@ def add_gaussian_noise(
     """Add white Gaussian noise of standard deviation ``sigma`` (same units as the image)."""
     noise = torch.randn(image.shape, generator=generator, dtype=image.dtype, device=image.device)
     return image + sigma * noise
+
+
+def noise_generator(seed: int, index: int = 0) -> torch.Generator:
+    """The generator for image ``index`` of a set degraded with ``seed``: one draw each."""
+    return torch.Generator().manual_seed(seed + 7919 * index)
 
 
 def quantize(image: Tensor, bits: int = 8) -> Tensor:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from oneshot_lightning.errors import InputError
 
@@ -21,7 +22,8 @@ MAX_PIXELS = int(os.environ.get("ONESHOT_MAX_PIXELS", 100_000_000))
 def read_image(path: str | Path, max_pixels: int | None = None) -> torch.Tensor:
     """Read an image file as a float32 tensor of shape (C, H, W) in [0, 1], C = 1 or 3.
 
-    Grey (8/16-bit) stays one channel; palette, RGBA and CMYK become RGB (alpha dropped).
+    Grey (8/16-bit) stays one channel; palette, RGBA and CMYK become RGB (alpha dropped);
+    EXIF orientation is applied. 16-bit RGB files are read at 8-bit precision (a warning).
     Raises :class:`InputError` naming the file for anything that is not a readable image.
     """
     path = Path(path)
@@ -30,7 +32,10 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> torch.Tensor:
         raise InputError(f"image not found: {path}")
     if path.is_dir():
         raise InputError(f"expected an image file, got a folder: {path}")
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
+        # Our own cap replaces Pillow's, which would stop ONESHOT_MAX_PIXELS at ~179 MP.
+        Image.MAX_IMAGE_PIXELS = None
         with Image.open(path) as image:
             width, height = image.size
             if width * height > limit:
@@ -38,7 +43,9 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> torch.Tensor:
                     f"{path} has {width}x{height} = {width * height} pixels, over the limit of "
                     f"{limit} (set ONESHOT_MAX_PIXELS to raise it)"
                 )
-            array = _to_array(image)
+            if any(tile[3] in ("RGB;16B", "RGBA;16B") for tile in image.tile):
+                warnings.warn(f"{path}: 16-bit RGB is read at 8-bit precision", stacklevel=2)
+            array = _to_array(ImageOps.exif_transpose(image))
     except InputError:
         raise
     except UnidentifiedImageError:
@@ -46,6 +53,8 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> torch.Tensor:
     except (OSError, SyntaxError, ValueError) as error:
         # Pillow reports truncated or corrupt data as OSError/SyntaxError at decode time.
         raise InputError(f"cannot decode {path} (truncated or corrupt): {error}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     tensor = torch.from_numpy(array)
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 

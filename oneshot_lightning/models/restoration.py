@@ -75,8 +75,9 @@ class RestorationModule(LightningModule):
         return getattr(self.net, "scale", 1)
 
     def setup(self, stage: str) -> None:
+        # predict needs no pairs, so only the stages that read pairs must agree on the scale.
         data_scale = getattr(self.trainer.datamodule, "scale", self.scale)
-        if data_scale != self.scale:
+        if stage != "predict" and data_scale != self.scale:
             raise InputError(
                 f"data.scale is {data_scale} but the model's net works at scale {self.scale} "
                 "(set the net's scale too, or use the config made for that scale)"
@@ -102,6 +103,9 @@ class RestorationModule(LightningModule):
 
     def patch_loss(self, degraded: Tensor, clean: Tensor) -> Tensor:
         """l1 between the net's output for (N, C, p, p) patches and the clean patch centres."""
+        # A grey pair trains an RGB net on replicated channels, and vice versa.
+        degraded = match_channels(degraded, self.net.channels)
+        clean = match_channels(clean, self.net.channels)
         restored = self.net(degraded)
         return F.l1_loss(restored, center_crop(clean, restored.shape[-1]))
 
