@@ -60,6 +60,8 @@ class ImageWriter(BasePredictionWriter):
                     "another --writer.output_dir"
                 )
             seen[out] = path
+        # Under DDP every rank checks every output before any rank writes one.
+        trainer.strategy.barrier()
 
     def write_on_batch_end(
         self,

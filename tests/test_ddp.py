@@ -1,0 +1,47 @@
+"""Real two-process DDP on CPU (gloo), in a subprocess: ``ddp`` relaunches the command line,
+which in-process would re-run pytest."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.io import read_image, write_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def oneshot(*args: object) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "oneshot_lightning", *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_two_process_fit_and_predict(tmp_path: Path) -> None:
+    ddp = ["--trainer.accelerator", "cpu", "--trainer.devices", 2, "--trainer.strategy", "ddp"]
+    oneshot("fit", "--config", ROOT / "tests/conf/rnn_tiny.yaml",
+            "--trainer.default_root_dir", tmp_path / "run", *ddp)  # fmt: skip
+    checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert checkpoints == ["best.ckpt", "last.ckpt"]  # written once, by rank 0
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 10  # 2 epochs x 5 steps, each rank a different batch
+    with open(tmp_path / "run" / "lightning_logs" / "version_0" / "metrics.csv") as handle:
+        assert any(row["val/psnr"] for row in csv.DictReader(handle))
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for index in range(3):  # odd count: a padding sampler would write one image twice
+        shutil.copy(SAMPLE_IMAGE, inputs / f"image{index}.png")
+    write_image(inputs / "grey.png", read_image(SAMPLE_IMAGE).mean(0, keepdim=True))
+    oneshot("predict", "--ckpt_path", tmp_path / "run" / "checkpoints" / "best.ckpt",
+            "--data.predict", inputs, "--writer.output_dir", tmp_path / "out", *ddp)  # fmt: skip
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["grey.png", "image0.png", "image1.png", "image2.png"]
+    assert read_image(tmp_path / "out" / "grey.png").shape == (1, 256, 256)
