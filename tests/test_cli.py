@@ -110,25 +110,16 @@ def test_resume_continues_from_last(tmp_path: Path, cli, tiny_config: Path) -> N
     assert min(steps) >= 5
 
 
-def test_shipped_default_config_runs_on_the_sample(tmp_path: Path, cli) -> None:
-    cli(
-        "fit",
-        "--config",
-        ROOT / "configs/rnn.yaml",
-        "--trainer.default_root_dir",
-        tmp_path,
-        "--trainer.max_steps",
-        2,
-        "--data.steps_per_epoch",
-        2,
-        "--data.batch_size",
-        16,
-        "--trainer.enable_progress_bar",
-        "false",
-        "--trainer.callbacks",
-        "[]",
-    )
-    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_shipped_configs_run_as_is_on_the_sample(config: str, tmp_path: Path, cli) -> None:
+    cli("fit", "--config", ROOT / "configs" / config, "--trainer.default_root_dir", tmp_path,
+        "--trainer.max_epochs", 1, "--data.steps_per_epoch", 2, "--data.batch_size", 16,
+        "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]")  # fmt: skip
+    assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 2
+    cli("predict", "--ckpt_path", tmp_path / "checkpoints" / "last.ckpt",
+        "--data.predict", COFFEE, "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    scale = RestorationModule.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt").scale
+    assert read_image(tmp_path / "out" / "coffee.png").shape == (3, 192 * scale, 192 * scale)
 
 
 def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
