@@ -153,8 +153,9 @@ def evaluate(restore: Restore, inputs: list[Path], targets: list[Path], task: Ta
     return means | {"s_per_mp": seconds / (pixels / 1e6)}
 
 
-def model_restorer(checkpoint: Path) -> Restore:
+def model_restorer(checkpoint: Path, self_ensemble: bool = False) -> Restore:
     model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    model.self_ensemble = self_ensemble
 
     @torch.inference_mode()
     def restore(image: torch.Tensor) -> torch.Tensor:
@@ -196,10 +197,10 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
             work / "runs" / config,
         )
         train_seconds[config] = seconds
-        restore = model_restorer(checkpoint)
-        rows[f"{config} ({seconds:.0f} s)"] = {
-            s: evaluate(restore, *pair, task) for s, pair in sets.items()
-        }
+        for ensemble in (False, True) if args.self_ensemble else (False,):
+            restore = model_restorer(checkpoint, ensemble)
+            label = f"{config} ({seconds:.0f} s)" + (", self-ensemble x8" if ensemble else "")
+            rows[label] = {s: evaluate(restore, *pair, task) for s, pair in sets.items()}
 
     metric_names = " / ".join(task.metrics)
     lines = [
@@ -227,6 +228,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["set5", "set14"])
     parser.add_argument("--border", type=int, default=8, help="deblurring metric border")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--self-ensemble", action="store_true", help="also score each model with 8x self-ensemble"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench_out"))
     args = parser.parse_args()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -39,6 +40,8 @@ class RestorationModule(LightningModule):
             to beat a constant rate for the same budget.
         tile_size: output tile side for whole-image inference (bounds peak memory).
         metric_border: pixels shaved from each side before val/test metrics.
+        self_ensemble: restore each image in its 8 flips/transposes and average (8x the
+            time of a plain restore).
     """
 
     #: Init args that shape the weights; ``predict``/``test`` take them from the checkpoint.
@@ -51,6 +54,7 @@ class RestorationModule(LightningModule):
         cosine_decay: bool = True,
         tile_size: int = 512,
         metric_border: int = 0,
+        self_ensemble: bool = False,
     ) -> None:
         super().__init__()
         # Under the CLI this records the config (class paths), so predict needs only the checkpoint.
@@ -60,6 +64,7 @@ class RestorationModule(LightningModule):
         self.cosine_decay = cosine_decay
         self.tile_size = tile_size
         self.metric_border = metric_border
+        self.self_ensemble = self_ensemble
         self.val_metrics = quality_metrics("val/", self.scale)
         self.test_metrics = quality_metrics("test/", self.scale)
         self.test_rows: list[dict[str, Any]] = []
@@ -116,9 +121,21 @@ class RestorationModule(LightningModule):
 
     def restore(self, image: Tensor) -> Tensor:
         """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1]."""
+        if not self.self_ensemble:
+            return self.restore_once(image).clamp(0, 1)
+        total = 0
+        for flip, transpose in itertools.product(((), (-1,), (-2,), (-2, -1)), (False, True)):
+            view = image.flip(flip) if flip else image
+            restored = self.restore_once(view.transpose(-1, -2) if transpose else view)
+            restored = restored.transpose(-1, -2) if transpose else restored
+            total = total + (restored.flip(flip) if flip else restored)
+        return (total / 8).clamp(0, 1)
+
+    def restore_once(self, image: Tensor) -> Tensor:
+        """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
         padded = pad_for_patches(match_channels(image, self.net.channels), self.patch_size)
         output = tiled(self.net.forward_valid, padded, self.patch_size, self.tile_size, self.scale)
-        return restore_channels(output, image.shape[1]).clamp(0, 1)
+        return restore_channels(output, image.shape[1])
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         restored = self.restore(batch["input"])
