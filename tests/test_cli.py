@@ -147,6 +147,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         ),
         "even patch": (["--model.net.init_args.patch_size", "4"], "odd"),
         "negative sigma": (["--data.degradation.init_args.noise_sigma", "-1"], "noise_sigma"),
+        "diverging": (["--model.optimizer.init_args.lr", "1e30"], "training diverged"),
     }
 
 
@@ -160,6 +161,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "smaller than a patch",
         "even patch",
         "negative sigma",
+        "diverging",
     ],
 )
 def test_bad_input_exits_with_one_line(case: str, tmp_path: Path, cli, tiny_config, capsys) -> None:

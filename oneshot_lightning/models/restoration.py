@@ -116,6 +116,12 @@ class RestorationModule(LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss = self.patch_loss(*batch)
+        if not torch.isfinite(loss):
+            # Stop before a broken model is saved; the last good checkpoint stays as it is.
+            raise InputError(
+                f"training diverged: the loss is {loss.item()} at step {self.global_step} "
+                "(lower the learning rate, model.optimizer.init_args.lr)"
+            )
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
