@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -31,6 +32,15 @@ def checkpoint_dir(root_dir: str | None) -> str:
 def model_patch_size(model: RestorationModule) -> int:
     """The data module samples patches of the size the model's net reads."""
     return model.patch_size
+
+
+def add_progress_bar(trainer: Namespace) -> None:
+    """Rich progress bar unless the run has one or turned bars off (both would clash)."""
+    callbacks = list(trainer.get("callbacks") or [])
+    has_bar = any("ProgressBar" in str(callback.get("class_path", "")) for callback in callbacks)
+    if trainer.get("enable_progress_bar") is not False and not has_bar:
+        callbacks.append(Namespace(class_path="lightning.pytorch.callbacks.RichProgressBar"))
+        trainer.callbacks = callbacks
 
 
 def refuse_used_checkpoint_dir(folder: Path) -> None:
@@ -106,6 +116,7 @@ class OneShotCLI(LightningCLI):
         if self.subcommand == "predict" and config.get("return_predictions") is None:
             # The writer keeps every prediction on disk; holding them in memory too is waste.
             config.return_predictions = False
+        add_progress_bar(config.trainer)
         if self.subcommand == "predict" and config.trainer.get("logger") is None:
             config.trainer.logger = False
         elif config.trainer.get("logger") in (None, True):

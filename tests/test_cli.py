@@ -300,3 +300,25 @@ def test_super_resolution_pair_sizes_and_scale_must_fit(tmp_path: Path, cli, cap
         cli("fit", "--config", sr_config, "--trainer.default_root_dir", tmp_path / "b",
             "--data.scale", 3)  # fmt: skip
     assert "data.scale is 3 but the model's net works at scale 2" in capsys.readouterr().err
+
+
+def test_divergence_never_leaves_a_broken_checkpoint(tmp_path: Path, cli, capsys) -> None:
+    # One step per epoch: weights that go bad on an epoch's last step meet validation first.
+    with pytest.raises(SystemExit):
+        cli("fit", "--config", ROOT / "tests/conf/sr_tiny.yaml", "--trainer.max_epochs", 3,
+            "--data.steps_per_epoch", 1, "--model.optimizer.init_args.lr", "1e30",
+            "--trainer.default_root_dir", tmp_path)  # fmt: skip
+    assert "training diverged" in capsys.readouterr().err
+    for checkpoint in (tmp_path / "checkpoints").glob("*.ckpt"):
+        weights = torch.load(checkpoint, weights_only=True)["state_dict"].values()
+        assert all(torch.isfinite(w).all() for w in weights), checkpoint.name
+
+
+def test_small_super_resolution_pair_trains(tmp_path: Path, cli) -> None:
+    high = read_image(COFFEE)[:, :80, :80]
+    write_image(tmp_path / "hr.png", high)
+    write_image(tmp_path / "lr.png", high[:, ::2, ::2])
+    cli("fit", "--config", ROOT / "tests/conf/sr_tiny.yaml", "--trainer.max_epochs", 1,
+        "--data.input", tmp_path / "lr.png", "--data.target", tmp_path / "hr.png",
+        "--trainer.default_root_dir", tmp_path / "run")  # fmt: skip
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()

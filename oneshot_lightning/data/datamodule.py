@@ -17,6 +17,7 @@ from oneshot_lightning.data.io import list_images, read_image
 from oneshot_lightning.data.patches import sample_patch_pairs
 from oneshot_lightning.data.resize import mod_crop
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.metrics import SSIM_WINDOW
 
 #: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
 SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
@@ -95,13 +96,14 @@ class TestPairs(Dataset):
         return len(self.targets)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        clean = mod_crop(read_image(self.targets[index]), self.scale)
+        clean = read_image(self.targets[index])
         if self.inputs is not None:
             degraded = read_image(self.inputs[index])
             what = f"{self.inputs[index]} / {self.targets[index]}"
             clean = check_pair(degraded, clean, what, self.scale)
         else:
             assert self.degradation is not None
+            clean = mod_crop(clean, self.scale)
             generator = noise_generator(self.seed, index + 1)
             degraded = self.degradation(clean[None], generator, self.scale)[0]
         return {"input": degraded, "target": clean, "name": self.targets[index].stem}
@@ -286,8 +288,12 @@ class OneShotDataModule(LightningDataModule):
         Rows count in the degraded (input) image; the clean one is cut at ``scale`` times that.
         """
         height = degraded.shape[-2]
-        # The strip must hold a patch too: whole-image inference pads by half a patch.
-        held_out = max(self.patch_size, round(height * self.val_fraction))
+        # The strip must hold a patch (inference pads by half a patch) and, at full
+        # resolution, an SSIM window after the super-resolution border (= scale) is shaved.
+        ssim_rows = (
+            SSIM_WINDOW if self.scale == 1 else -(-(SSIM_WINDOW + 2 * self.scale) // self.scale)
+        )
+        held_out = max(self.patch_size, ssim_rows, round(height * self.val_fraction))
         if height - held_out < self.patch_size:
             raise InputError(
                 f"training image {degraded.shape[-1]}x{height} is too small to split: a "

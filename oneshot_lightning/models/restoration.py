@@ -84,8 +84,8 @@ class RestorationModule(LightningModule):
         data_scale = getattr(self.trainer.datamodule, "scale", self.scale)
         if stage != "predict" and data_scale != self.scale:
             raise InputError(
-                f"data.scale is {data_scale} but the model's net works at scale {self.scale} "
-                "(set the net's scale too, or use the config made for that scale)"
+                f"data.scale is {data_scale} but the model's net works at scale {self.scale}: "
+                f"pass --data.scale {self.scale}, or use the config made for that scale"
             )
 
     def configure_optimizers(self) -> Any:
@@ -116,12 +116,9 @@ class RestorationModule(LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss = self.patch_loss(*batch)
-        if not torch.isfinite(loss):
-            # Stop before a broken model is saved; the last good checkpoint stays as it is.
-            raise InputError(
-                f"training diverged: the loss is {loss.item()} at step {self.global_step} "
-                "(lower the learning rate, model.optimizer.init_args.lr)"
-            )
+        # Decided across ranks, so that no rank is left waiting for one that stopped.
+        if self.trainer.strategy.reduce_boolean_decision(not torch.isfinite(loss), all=False):
+            self.stop_diverged(f"the loss is {loss.item()}")
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
@@ -149,8 +146,20 @@ class RestorationModule(LightningModule):
         self.val_metrics.update(shave(restored, border), shave(batch["target"], border))
 
     def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute(), prog_bar=True)
+        values = self.val_metrics.compute()
+        # Runs before the checkpoint callbacks: weights that went bad on the last step of an
+        # epoch are never saved.
+        if not self.trainer.sanity_checking and not all(v.isfinite() for v in values.values()):
+            self.stop_diverged(", ".join(f"{k} is {v.item():.4g}" for k, v in values.items()))
+        self.log_dict(values, prog_bar=True)
         self.val_metrics.reset()
+
+    def stop_diverged(self, what: str) -> None:
+        """Stop training with one clear line; the last good checkpoint stays as it is."""
+        raise InputError(
+            f"training diverged: {what} at step {self.global_step} "
+            "(lower the learning rate, model.optimizer.init_args.lr)"
+        )
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         restored = self.restore(batch["input"])
