@@ -68,7 +68,8 @@ def ssim(pred: Tensor, target: Tensor, border: int = 0) -> Tensor:
 class PerImageMean(Metric):
     """Mean of a per-image metric ``function(pred, target) -> (B,)`` over all updates.
 
-    The state is a sum and a count, so it syncs exactly across processes.
+    The per-image values are the state (gathered exactly across processes), so they can also
+    be read back, e.g. for a per-image table, without measuring twice.
     """
 
     full_state_update = False
@@ -77,17 +78,15 @@ class PerImageMean(Metric):
     def __init__(self, function: Callable[[Tensor, Tensor], Tensor]) -> None:
         super().__init__()
         self.function = function
-        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("values", default=[], dist_reduce_fx="cat")
 
     def update(self, pred: Tensor, target: Tensor) -> None:
         """Add (B, C, H, W) predictions and targets."""
-        values = self.function(pred, target)
-        self.total += values.sum().double()
-        self.count += values.numel()
+        self.values.append(self.function(pred, target).double())
 
     def compute(self) -> Tensor:
-        return (self.total / self.count).float()
+        values = self.values if isinstance(self.values, Tensor) else torch.cat(self.values)
+        return values.mean().float()
 
 
 def quantize_8bit(image: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from oneshot_lightning.data.patches import center_crop
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.metrics import metric_functions, quality_metrics, shave
+from oneshot_lightning.metrics import quality_metrics, shave
 from oneshot_lightning.models.inference import (
     match_channels,
     pad_for_patches,
@@ -29,8 +29,8 @@ from oneshot_lightning.models.inference import (
 class RestorationModule(LightningModule):
     """Train a patch network ``net`` with l1 on random patch pairs; restore whole images.
 
-    ``net`` maps (N, C, p, p) patches to (N, C, q, q) outputs (q = ``net.output_size``)
-    compared with the centre of the clean patch, and has ``forward_valid`` for whole images.
+    ``net`` maps (N, C, p, p) patches to centred (N, C, q, q) outputs compared with the
+    centre of the clean patch, and has ``forward_valid`` for whole images (see ``nets``).
 
     Args:
         net: the restoration network (e.g. ``RNNSparseCoder``).
@@ -169,8 +169,8 @@ class RestorationModule(LightningModule):
         )
         self.test_metrics.update(restored, target)
         per_image = {
-            name: function(restored, target).tolist()
-            for name, function in metric_functions(self.scale).items()
+            name: metric.values[-1].tolist()
+            for name, metric in self.test_metrics.items(keep_base=True, copy_state=False)
         }
         for index, image_name in enumerate(batch["name"]):
             self.test_rows.append(
