@@ -114,15 +114,16 @@ def wiener_restore(image: torch.Tensor, kernel: np.ndarray, balance: float) -> t
     return torch.from_numpy(np.stack(channels)).float().clamp(0, 1)
 
 
-def tune_wiener(
-    degraded: torch.Tensor, clean: torch.Tensor, kernel: np.ndarray, border: int
+def best_setting(
+    restore: Callable[[torch.Tensor, float], torch.Tensor],
+    grid: list[float],
+    degraded: torch.Tensor,
+    clean: torch.Tensor,
+    border: int,
 ) -> float:
-    """The balance (log grid 1e-4 .. 1) with the best PSNR on the training pair."""
-    grid = np.logspace(-4, 0, 17)
-    scores = [
-        psnr(wiener_restore(degraded, kernel, b)[None], clean[None], border).item() for b in grid
-    ]
-    return float(grid[int(np.argmax(scores))])
+    """The value in ``grid`` for which ``restore(degraded, value)`` has the best PSNR."""
+    scores = [psnr(restore(degraded, v)[None], clean[None], border).item() for v in grid]
+    return grid[int(np.argmax(scores))]
 
 
 def richardson_lucy_restore(
@@ -131,18 +132,6 @@ def richardson_lucy_restore(
     """scikit-image Richardson-Lucy deconvolution of each channel of (C, H, W)."""
     channels = [richardson_lucy(c.double().numpy(), kernel, iterations) for c in image]
     return torch.from_numpy(np.stack(channels)).float().clamp(0, 1)
-
-
-def tune_richardson_lucy(
-    degraded: torch.Tensor, clean: torch.Tensor, kernel: np.ndarray, border: int
-) -> int:
-    """The iteration count (5 .. 80) with the best PSNR on the training pair."""
-    grid = [5, 10, 20, 40, 80]
-    scores = [
-        psnr(richardson_lucy_restore(degraded, kernel, n)[None], clean[None], border).item()
-        for n in grid
-    ]
-    return grid[int(np.argmax(scores))]
 
 
 def train(config: Path, pair: tuple[Path, Path], budget: int, run_dir: Path) -> tuple[Path, float]:
@@ -216,12 +205,17 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     if task.scale == 1:
         baselines["degraded input"] = lambda x: x
         kernel = task.degradation.blur.kernel.double().numpy()
-        balance = tune_wiener(read_image(train_input), read_image(train_clean), kernel, args.border)
+        pair = (read_image(train_input), read_image(train_clean), args.border)
+        balance = best_setting(
+            lambda x, b: wiener_restore(x, kernel, b), np.logspace(-4, 0, 17).tolist(), *pair
+        )
         baselines[f"Wiener (balance {balance:.3g})"] = partial(
             wiener_restore, kernel=kernel, balance=balance
         )
-        iterations = tune_richardson_lucy(
-            read_image(train_input), read_image(train_clean), kernel, args.border
+        iterations = int(
+            best_setting(
+                lambda x, n: richardson_lucy_restore(x, kernel, int(n)), [5, 10, 20, 40, 80], *pair
+            )
         )
         baselines[f"Richardson-Lucy ({iterations} iterations)"] = partial(
             richardson_lucy_restore, kernel=kernel, iterations=iterations

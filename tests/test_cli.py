@@ -15,9 +15,10 @@ from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.metrics import psnr
 from oneshot_lightning.models import RestorationModule
+from tests.conftest import UNSEEN_IMAGE
 
 ROOT = Path(__file__).resolve().parents[1]
-COFFEE = SAMPLE_IMAGE.parent / "coffee.png"
+COFFEE = UNSEEN_IMAGE
 
 
 def checkpoint_step(path: Path) -> int:

@@ -4,16 +4,15 @@ from pathlib import Path
 
 import torch
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.metrics import psnr
 from oneshot_lightning.models import RestorationModule
+from tests.conftest import UNSEEN_IMAGE
 
 CONF = Path(__file__).parent / "conf"
 # Measured 2.07 dB with this config on 2 CPU cores; the floor leaves room for numeric drift.
 GAIN_FLOOR_DB = 1.5
-UNSEEN = SAMPLE_IMAGE.parent / "coffee.png"  # never seen in training
 
 
 def test_restores_an_image_it_did_not_train_on(tmp_path: Path, cli) -> None:
@@ -21,7 +20,7 @@ def test_restores_an_image_it_did_not_train_on(tmp_path: Path, cli) -> None:
     model = RestorationModule.load_from_checkpoint(
         tmp_path / "checkpoints" / "best.ckpt", map_location="cpu"
     ).eval()
-    clean = read_image(UNSEEN)[None]
+    clean = read_image(UNSEEN_IMAGE)[None]  # never seen in training
     degrade = Degradation(GaussianBlur(sigma=1.6, size=15), noise_sigma=0.01)
     degraded = degrade(clean, torch.Generator().manual_seed(123))
     with torch.inference_mode():
