@@ -140,6 +140,8 @@ QUIET_WARNINGS = (
     "`isinstance(treespec, LeafSpec)` is deprecated",  # Lightning internals vs newer torch
     # test/predict from a checkpoint need no Timer (max_time) state
     "Be aware that when using `ckpt_path`, callbacks used",
+    # predict/test from a checkpoint of another run folder keep no checkpoint state
+    "The dirpath has changed from",
 )
 
 

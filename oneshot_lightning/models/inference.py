@@ -61,12 +61,15 @@ def tiled(
     return output
 
 
-def pad_for_patches(image: Tensor, patch_size: int) -> Tensor:
-    """Reflect-pad (B, C, H, W) by ``patch_size // 2`` so every pixel gets a centred window."""
-    if min(image.shape[-2:]) < patch_size:
+def pad_for_patches(image: Tensor, context: int) -> Tensor:
+    """Reflect-pad (B, C, H, W) by ``context // 2`` so every pixel gets a centred window.
+
+    ``context`` is the (odd) side of the window each output pixel of a net reads.
+    """
+    if min(image.shape[-2:]) < context:
         raise InputError(
-            f"image {image.shape[-1]}x{image.shape[-2]} is smaller than one "
-            f"{patch_size}x{patch_size} patch"
+            f"image {image.shape[-1]}x{image.shape[-2]} is smaller than the "
+            f"{context}x{context} window the net reads"
         )
-    half = patch_size // 2
+    half = context // 2
     return F.pad(image, (half, half, half, half), mode="reflect")

@@ -31,6 +31,8 @@ class RestorationModule(LightningModule):
 
     ``net`` maps (N, C, p, p) patches to centred (N, C, q, q) outputs compared with the
     centre of the clean patch, and has ``forward_valid`` for whole images (see ``nets``).
+    Subclasses change how a batch trains (``training_step``, ``generate``,
+    ``configure_optimizers``) and share validation, test, predict and checkpoints.
 
     Args:
         net: the restoration network (e.g. ``RNNSparseCoder``).
@@ -89,13 +91,16 @@ class RestorationModule(LightningModule):
             )
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer(self.parameters())
+        return self.with_schedule(self.optimizer(self.parameters()))
+
+    def with_schedule(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        """Lightning's optimizer config, with the cosine decay per step if ``cosine_decay``."""
         if not self.cosine_decay:
-            return optimizer
+            return {"optimizer": optimizer}
         total = self.trainer.estimated_stepping_batches
         if not math.isfinite(total):
             rank_zero_warn("cosine_decay needs trainer.max_steps or max_epochs; keeping the rate")
-            return optimizer
+            return {"optimizer": optimizer}
 
         def factor(step: int) -> float:
             return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
@@ -106,21 +111,36 @@ class RestorationModule(LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def generate(self, degraded: Tensor) -> Tensor:
+        """The net's training output: (N, C, p, p) patches -> (N, C, q, q) centred outputs."""
+        return self.net(degraded)
+
+    def paired_outputs(self, degraded: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
+        """(restored, clean) of equal shape from a batch of (N, C, p, p) patch pairs."""
+        # A grey pair trains an RGB net on replicated channels, and vice versa.
+        restored = self.generate(match_channels(degraded, self.net.channels))
+        clean = match_channels(clean, self.net.channels)
+        return restored, center_crop(clean, restored.shape[-1])
+
     def patch_loss(self, degraded: Tensor, clean: Tensor) -> Tensor:
         """l1 between the net's output for (N, C, p, p) patches and the clean patch centres."""
-        # A grey pair trains an RGB net on replicated channels, and vice versa.
-        degraded = match_channels(degraded, self.net.channels)
-        clean = match_channels(clean, self.net.channels)
-        restored = self.net(degraded)
-        return F.l1_loss(restored, center_crop(clean, restored.shape[-1]))
+        return F.l1_loss(*self.paired_outputs(degraded, clean))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss = self.patch_loss(*batch)
-        # Decided across ranks, so that no rank is left waiting for one that stopped.
-        if self.trainer.strategy.reduce_boolean_decision(not torch.isfinite(loss), all=False):
-            self.stop_diverged(f"the loss is {loss.item()}")
+        self.stop_unless_finite(loss=loss)
         self.log("train/loss", loss, prog_bar=True)
         return loss
+
+    def stop_unless_finite(self, **losses: Tensor) -> None:
+        """Stop with :meth:`stop_diverged` if any loss is NaN or infinite on any rank."""
+        bad = {name: value for name, value in losses.items() if not torch.isfinite(value)}
+        # Decided across ranks, so that no rank is left waiting for one that stopped.
+        if self.trainer.strategy.reduce_boolean_decision(bool(bad), all=False):
+            self.stop_diverged(
+                ", ".join(f"the {name} is {value.item()}" for name, value in bad.items())
+                or "the loss is not finite on another process"
+            )
 
     def restore(self, image: Tensor) -> Tensor:
         """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1]."""
@@ -136,8 +156,10 @@ class RestorationModule(LightningModule):
 
     def restore_once(self, image: Tensor) -> Tensor:
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
-        padded = pad_for_patches(match_channels(image, self.net.channels), self.patch_size)
-        output = tiled(self.net.forward_valid, padded, self.patch_size, self.tile_size, self.scale)
+        context, stride = self.net.context, self.net.stride
+        padded = pad_for_patches(match_channels(image, self.net.channels), context)
+        tile = max(stride, self.tile_size - self.tile_size % stride)
+        output = tiled(self.net.forward_valid, padded, context, tile, self.scale)
         return restore_channels(output, image.shape[1])
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:

@@ -58,6 +58,8 @@ class RNNSparseCoder(nn.Module):
             raise InputError(f"net.scale must be a positive integer, got {scale}")
         self.channels, self.patch_size, self.latent = channels, patch_size, latent
         self.residual, self.band_rows, self.scale = residual, band_rows, scale
+        self.context = patch_size  # each output pixel reads one p x p window
+        self.stride = 1  # whole-image outputs do not depend on where a tile starts
         self.encoder = nn.Linear(channels * patch_size, latent)  # W and the threshold b
         self.recurrence = nn.Linear(latent, latent, bias=False)  # U
         self.decoder = nn.Linear(latent, channels * scale * scale)
@@ -67,17 +69,23 @@ class RNNSparseCoder(nn.Module):
         nn.init.zeros_(self.decoder.weight)
         nn.init.zeros_(self.decoder.bias)
 
-    def forward(self, patches: Tensor) -> Tensor:
-        """(N, C, p, p) patches -> (N, C, s, s) restored centre pixels (s = ``scale``)."""
-        count, p, s = patches.shape[0], self.patch_size, self.scale
-        mean = patches.mean((2, 3))  # (N, C)
+    def encode(self, patches: Tensor) -> tuple[Tensor, Tensor]:
+        """(N, C, p, p) patches -> their (N, L) sparse codes and (N, C) means."""
+        count, p = patches.shape[0], self.patch_size
+        mean = patches.mean((2, 3))
         # Columns are the time steps: (N, p, C * p) with each column's values channel-major.
         steps = (patches - mean[:, :, None, None]).permute(0, 3, 1, 2).reshape(count, p, -1)
         projected = self.encoder(steps)  # (N, p, L)
         code = projected[:, 0].relu()
         for t in range(1, p):
             code = torch.addmm(projected[:, t], code, self.recurrence.weight.t()).relu()
-        out = self.decoder(code).view(count, self.channels, s, s)
+        return code, mean
+
+    def forward(self, patches: Tensor) -> Tensor:
+        """(N, C, p, p) patches -> (N, C, s, s) restored centre pixels (s = ``scale``)."""
+        p, s = self.patch_size, self.scale
+        code, mean = self.encode(patches)
+        out = self.decoder(code).view(-1, self.channels, s, s)
         centre = patches[:, :, p // 2 - 2 : p // 2 + 3, p // 2 - 2 : p // 2 + 3]
         return out + self._base(centre, mean[:, :, None, None])
 

@@ -26,13 +26,16 @@ class BicubicInput(nn.Module):
         super().__init__()
         if scale < 1:
             raise InputError(f"net.scale must be a positive integer, got {scale}")
-        if getattr(net, "scale", 1) != 1:
+        if net.scale != 1:
             raise InputError("BicubicInput wraps a scale-1 net; set the scale on BicubicInput")
+        if net.stride != 1 or net.context != net.patch_size:
+            raise InputError("BicubicInput wraps a Patch2Pixel net (e.g. RNNSparseCoder)")
         self.net, self.scale, self.channels = net, scale, net.channels
         # Low-resolution radius whose bicubic upscaling holds the inner net's window around
         # every sub-pixel of the centre pixel.
         self.radius = 2 + math.ceil((net.patch_size // 2) / scale)
-        self.patch_size = 2 * self.radius + 1
+        self.patch_size = self.context = 2 * self.radius + 1
+        self.stride = 1
 
     def forward(self, patches: Tensor) -> Tensor:
         """(N, C, p, p) low-resolution patches -> (N, C, q, q) centred high-resolution pixels."""

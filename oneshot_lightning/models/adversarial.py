@@ -1,0 +1,115 @@
+"""l1 + adversarial training of any restoration net against a patch discriminator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.models.restoration import RestorationModule
+
+
+def logits_loss(logits: Tensor, real: bool) -> Tensor:
+    """Binary cross-entropy of discriminator logits against an all-real or all-fake label."""
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+class AdversarialModule(RestorationModule):
+    """The generator ``net`` learns l1 + ``adversarial_weight`` x a GAN loss.
+
+    The net runs through ``forward_valid`` on crops that give ``region`` x ``region`` outputs
+    (times the scale), so that even a Patch2Pixel net produces images the discriminator can
+    judge. Validation, test, predict and checkpoints are those of :class:`RestorationModule`.
+    Each training batch takes one discriminator step, then one generator step
+    (manual optimisation; ``trainer.global_step`` counts both).
+
+    Args:
+        net: the generator (any restoration net, see ``nets``).
+        discriminator: maps (N, C, H, W) images to real/fake logits.
+        optimizer: builds the generator's optimizer.
+        discriminator_optimizer: builds the discriminator's optimizer.
+        adversarial_weight: weight of the generator's adversarial loss beside l1.
+        region: output side of each training crop, in input pixels.
+        cosine_decay, tile_size, metric_border, self_ensemble: as in RestorationModule.
+    """
+
+    architecture = ("net", "discriminator")
+
+    def __init__(
+        self,
+        net: nn.Module,
+        discriminator: nn.Module,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
+        adversarial_weight: float = 0.01,
+        region: int = 16,
+        cosine_decay: bool = True,
+        tile_size: int = 512,
+        metric_border: int = 0,
+        self_ensemble: bool = False,
+    ) -> None:
+        super().__init__(net, optimizer, cosine_decay, tile_size, metric_border, self_ensemble)
+        if adversarial_weight < 0:
+            raise InputError(f"model.adversarial_weight must be >= 0, got {adversarial_weight}")
+        if region < 2:
+            raise InputError(f"model.region must be at least 2 pixels, got {region}")
+        self.discriminator = discriminator
+        self.discriminator_optimizer = discriminator_optimizer
+        self.adversarial_weight, self.region = adversarial_weight, region
+        self.automatic_optimization = False
+
+    @property
+    def patch_size(self) -> int:
+        """Side of the training crops: ``region`` outputs plus the net's context."""
+        return self.region + self.net.context - 1
+
+    def generate(self, degraded: Tensor) -> Tensor:
+        """(N, C, region + k - 1, ...) crops -> (N, C, s region, s region) restored regions."""
+        return self.net.forward_valid(degraded)
+
+    def configure_optimizers(self) -> Any:
+        generator = self.optimizer(self.net.parameters())
+        discriminator = self.discriminator_optimizer(self.discriminator.parameters())
+        return [self.with_schedule(generator), self.with_schedule(discriminator)]
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        generator_optimizer, discriminator_optimizer = self.optimizers()
+        restored, clean = self.paired_outputs(*batch)
+
+        real_logits = self.discriminator(clean)
+        fake_logits = self.discriminator(restored.detach())
+        discriminator_loss = (logits_loss(real_logits, True) + logits_loss(fake_logits, False)) / 2
+        self.stop_unless_finite(discriminator_loss=discriminator_loss)
+        discriminator_optimizer.zero_grad()
+        self.manual_backward(discriminator_loss)
+        discriminator_optimizer.step()
+
+        # Only the generator learns from its adversarial loss.
+        self.toggle_optimizer(generator_optimizer)
+        l1 = F.l1_loss(restored, clean)
+        adversarial = logits_loss(self.discriminator(restored), True)
+        loss = l1 + self.adversarial_weight * adversarial
+        self.stop_unless_finite(loss=loss)
+        generator_optimizer.zero_grad()
+        self.manual_backward(loss)
+        generator_optimizer.step()
+        self.untoggle_optimizer(generator_optimizer)
+
+        for scheduler in self.lr_schedulers() or []:
+            scheduler.step()
+        # A discriminator stuck at 0.5 accuracy, or at 1.0 with a vanishing loss, has collapsed.
+        accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
+        self.log("train/loss", loss, prog_bar=True)
+        self.log_dict(
+            {
+                "train/l1": l1,
+                "train/adversarial": adversarial,
+                "train/discriminator_loss": discriminator_loss,
+                "train/discriminator_accuracy": accuracy,
+            }
+        )
