@@ -116,6 +116,9 @@ class OneShotCLI(LightningCLI):
         if self.subcommand == "predict" and config.get("return_predictions") is None:
             # The writer keeps every prediction on disk; holding them in memory too is waste.
             config.return_predictions = False
+        if self.subcommand in ("predict", "test"):
+            # They save no checkpoints, so another run folder's checkpoint state is moot.
+            warnings.filterwarnings("ignore", message="The dirpath has changed from")
         add_progress_bar(config.trainer)
         if self.subcommand == "predict" and config.trainer.get("logger") is None:
             config.trainer.logger = False
@@ -140,8 +143,9 @@ QUIET_WARNINGS = (
     "`isinstance(treespec, LeafSpec)` is deprecated",  # Lightning internals vs newer torch
     # test/predict from a checkpoint need no Timer (max_time) state
     "Be aware that when using `ckpt_path`, callbacks used",
-    # predict/test from a checkpoint of another run folder keep no checkpoint state
-    "The dirpath has changed from",
+    # val/test values come from torchmetrics, already synchronised across processes
+    "It is recommended to use `self.log('val/",
+    "It is recommended to use `self.log('test/",
 )
 
 

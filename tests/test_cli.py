@@ -340,3 +340,16 @@ def test_decompression_bomb_is_refused(trained: Path, tmp_path: Path, cli, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("oneshot: error: ") and "ONESHOT_MAX_PIXELS" in err[-1]
     assert not any((tmp_path / "out").glob("*.png"))
+
+
+def test_precision_flag_passes_through(tmp_path: Path, cli, tiny_config: Path) -> None:
+    cli("fit", "--config", tiny_config, "--trainer.default_root_dir", tmp_path,
+        "--trainer.precision", "bf16-mixed")  # fmt: skip
+    with open(tmp_path / "lightning_logs" / "version_0" / "metrics.csv") as handle:
+        psnrs = [float(row["val/psnr"]) for row in csv.DictReader(handle) if row["val/psnr"]]
+    assert len(psnrs) == 2 and all(20 < value < 60 for value in psnrs)
+    cli("predict", "--ckpt_path", tmp_path / "checkpoints" / "last.ckpt",
+        "--trainer.precision", "bf16-mixed", "--data.predict", COFFEE,
+        "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    restored = read_image(tmp_path / "out" / "coffee.png")
+    assert psnr(restored[None], read_image(COFFEE)[None]).item() > 25

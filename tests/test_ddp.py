@@ -45,3 +45,20 @@ def test_two_process_fit_and_predict(tmp_path: Path) -> None:
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["grey.png", "image0.png", "image1.png"]
     assert read_image(tmp_path / "out" / "grey.png").shape == (1, 256, 256)
+
+
+def test_two_process_gan_fit(tmp_path: Path) -> None:
+    ddp = ["--trainer.accelerator", "cpu", "--trainer.devices", 2]
+    common = ["fit", "--config", ROOT / "configs/rnn_gan.yaml", "--trainer.max_epochs", 1,
+              "--data.steps_per_epoch", 2, "--data.batch_size", 4,
+              "--model.discriminator.init_args.width", 8]  # fmt: skip
+    # Each backward pass reaches one of the two nets: plain DDP is refused in one line.
+    plain = [*common, *ddp, "--trainer.strategy", "ddp", "--trainer.default_root_dir", tmp_path]
+    command = [sys.executable, "-m", "oneshot_lightning", *map(str, plain)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert refused.returncode == 2
+    assert "needs --trainer.strategy ddp_find_unused_parameters_true" in refused.stderr
+    oneshot(*common, *ddp, "--trainer.strategy", "ddp_find_unused_parameters_true",
+            "--trainer.default_root_dir", tmp_path / "run")  # fmt: skip
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 4  # 2 batches x (discriminator + generator) on each rank

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor, nn
 
 from oneshot_lightning.errors import InputError
@@ -25,8 +27,9 @@ class AdversarialModule(RestorationModule):
     The net runs through ``forward_valid`` on crops that give ``region`` x ``region`` outputs
     (times the scale), so that even a Patch2Pixel net produces images the discriminator can
     judge. Validation, test, predict and checkpoints are those of :class:`RestorationModule`.
-    Each training batch takes one discriminator step, then one generator step
-    (manual optimisation; ``trainer.global_step`` counts both).
+    Each training batch takes one discriminator step, then one generator step (manual
+    optimisation): ``trainer.global_step`` and ``trainer.max_steps`` count both, so a run of
+    ``max_steps`` N trains N / 2 batches, over which the learning rates decay.
 
     Args:
         net: the generator (any restoration net, see ``nets``).
@@ -53,11 +56,28 @@ class AdversarialModule(RestorationModule):
         metric_border: int = 0,
         self_ensemble: bool = False,
     ) -> None:
-        super().__init__(net, optimizer, cosine_decay, tile_size, metric_border, self_ensemble)
+        super().__init__(
+            net=net,
+            optimizer=optimizer,
+            cosine_decay=cosine_decay,
+            tile_size=tile_size,
+            metric_border=metric_border,
+            self_ensemble=self_ensemble,
+        )
         if adversarial_weight < 0:
             raise InputError(f"model.adversarial_weight must be >= 0, got {adversarial_weight}")
-        if region < 2:
-            raise InputError(f"model.region must be at least 2 pixels, got {region}")
+        judged = region * net.scale
+        reduction = getattr(discriminator, "reduction", 1)
+        if judged < reduction:
+            raise InputError(
+                f"model.region {region} gives {judged}x{judged} outputs, fewer than the "
+                f"{reduction}x{reduction} pixels behind one discriminator logit"
+            )
+        if getattr(discriminator, "channels", net.channels) != net.channels:
+            raise InputError(
+                f"the discriminator reads {discriminator.channels} channels, the net "
+                f"writes {net.channels}"
+            )
         self.discriminator = discriminator
         self.discriminator_optimizer = discriminator_optimizer
         self.adversarial_weight, self.region = adversarial_weight, region
@@ -67,6 +87,27 @@ class AdversarialModule(RestorationModule):
     def patch_size(self) -> int:
         """Side of the training crops: ``region`` outputs plus the net's context."""
         return self.region + self.net.context - 1
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        strategy = self.trainer.strategy
+        # Each backward reaches only one of the two nets, which DDP's default reducer rejects.
+        if (
+            stage == "fit"
+            and isinstance(strategy, DDPStrategy)
+            and not strategy._ddp_kwargs.get("find_unused_parameters", False)
+        ):
+            raise InputError(
+                "GAN training on several devices needs "
+                "--trainer.strategy ddp_find_unused_parameters_true"
+            )
+
+    def planned_batches(self) -> float:
+        """Training batches planned: ``max_steps`` counts two optimizer steps per batch."""
+        total = self.trainer.estimated_stepping_batches
+        if self.trainer.max_steps > 0:
+            total = min(total, math.ceil(self.trainer.max_steps / 2))
+        return total
 
     def generate(self, degraded: Tensor) -> Tensor:
         """(N, C, region + k - 1, ...) crops -> (N, C, s region, s region) restored regions."""
@@ -84,25 +125,27 @@ class AdversarialModule(RestorationModule):
         real_logits = self.discriminator(clean)
         fake_logits = self.discriminator(restored.detach())
         discriminator_loss = (logits_loss(real_logits, True) + logits_loss(fake_logits, False)) / 2
-        self.stop_unless_finite(discriminator_loss=discriminator_loss)
+        self.stop_unless_finite(discriminator_loss, "discriminator loss", "discriminator_optimizer")
         discriminator_optimizer.zero_grad()
         self.manual_backward(discriminator_loss)
         discriminator_optimizer.step()
 
-        # Only the generator learns from its adversarial loss.
-        self.toggle_optimizer(generator_optimizer)
-        l1 = F.l1_loss(restored, clean)
-        adversarial = logits_loss(self.discriminator(restored), True)
-        loss = l1 + self.adversarial_weight * adversarial
-        self.stop_unless_finite(loss=loss)
-        generator_optimizer.zero_grad()
-        self.manual_backward(loss)
-        generator_optimizer.step()
-        self.untoggle_optimizer(generator_optimizer)
+        # The discriminator's weights stay out of the generator's backward pass.
+        with self.toggled_optimizer(generator_optimizer):
+            l1 = F.l1_loss(restored, clean)
+            adversarial = logits_loss(self.discriminator(restored), True)
+            loss = l1 + self.adversarial_weight * adversarial
+            self.stop_unless_finite(loss)
+            generator_optimizer.zero_grad()
+            self.manual_backward(loss)
+            generator_optimizer.step()
 
-        for scheduler in self.lr_schedulers() or []:
-            scheduler.step()
-        # A discriminator stuck at 0.5 accuracy, or at 1.0 with a vanishing loss, has collapsed.
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if scheduler is not None:
+                scheduler.step()
+        # Near 0.5 the discriminator cannot tell restored from clean (the equilibrium); stuck
+        # at 1.0 with a growing adversarial loss, it gives the generator nothing to learn from.
         accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
         self.log("train/loss", loss, prog_bar=True)
         self.log_dict(

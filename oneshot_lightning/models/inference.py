@@ -66,10 +66,10 @@ def pad_for_patches(image: Tensor, context: int) -> Tensor:
 
     ``context`` is the (odd) side of the window each output pixel of a net reads.
     """
-    if min(image.shape[-2:]) < context:
-        raise InputError(
-            f"image {image.shape[-1]}x{image.shape[-2]} is smaller than the "
-            f"{context}x{context} window the net reads"
-        )
     half = context // 2
+    if min(image.shape[-2:]) <= half:  # reflection needs more pixels than it mirrors
+        raise InputError(
+            f"image {image.shape[-1]}x{image.shape[-2]} is too small for the net, which "
+            f"needs at least {half + 1} pixels each way (it reads {context}x{context} windows)"
+        )
     return F.pad(image, (half, half, half, half), mode="reflect")

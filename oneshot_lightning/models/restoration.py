@@ -25,6 +25,9 @@ from oneshot_lightning.models.inference import (
     tiled,
 )
 
+#: What every restoration net has beside ``forward`` (see :mod:`oneshot_lightning.models.nets`).
+NET_ATTRIBUTES = ("channels", "patch_size", "context", "stride", "scale", "forward_valid")
+
 
 class RestorationModule(LightningModule):
     """Train a patch network ``net`` with l1 on random patch pairs; restore whole images.
@@ -59,6 +62,12 @@ class RestorationModule(LightningModule):
         self_ensemble: bool = False,
     ) -> None:
         super().__init__()
+        missing = [name for name in NET_ATTRIBUTES if not hasattr(net, name)]
+        if missing:
+            raise InputError(
+                f"model.net {type(net).__name__} lacks {', '.join(missing)}: a restoration net "
+                "declares " + ", ".join(NET_ATTRIBUTES) + " (see oneshot_lightning.models.nets)"
+            )
         # Under the CLI this records the config (class paths), so predict needs only the checkpoint.
         self.save_hyperparameters()
         self.net = net
@@ -79,7 +88,7 @@ class RestorationModule(LightningModule):
     @property
     def scale(self) -> int:
         """Output pixels per input pixel along each axis (super-resolution factor)."""
-        return getattr(self.net, "scale", 1)
+        return self.net.scale
 
     def setup(self, stage: str) -> None:
         # predict needs no pairs, so only the stages that read pairs must agree on the scale.
@@ -97,7 +106,7 @@ class RestorationModule(LightningModule):
         """Lightning's optimizer config, with the cosine decay per step if ``cosine_decay``."""
         if not self.cosine_decay:
             return {"optimizer": optimizer}
-        total = self.trainer.estimated_stepping_batches
+        total = self.planned_batches()
         if not math.isfinite(total):
             rank_zero_warn("cosine_decay needs trainer.max_steps or max_epochs; keeping the rate")
             return {"optimizer": optimizer}
@@ -110,6 +119,10 @@ class RestorationModule(LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+    def planned_batches(self) -> float:
+        """Training batches the run is planned for (inf if unbounded)."""
+        return self.trainer.estimated_stepping_batches
 
     def generate(self, degraded: Tensor) -> Tensor:
         """The net's training output: (N, C, p, p) patches -> (N, C, q, q) centred outputs."""
@@ -128,19 +141,20 @@ class RestorationModule(LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss = self.patch_loss(*batch)
-        self.stop_unless_finite(loss=loss)
+        self.stop_unless_finite(loss)
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
-    def stop_unless_finite(self, **losses: Tensor) -> None:
-        """Stop with :meth:`stop_diverged` if any loss is NaN or infinite on any rank."""
-        bad = {name: value for name, value in losses.items() if not torch.isfinite(value)}
+    def stop_unless_finite(self, loss: Tensor, name: str = "loss", rate: str = "optimizer") -> None:
+        """Stop with :meth:`stop_diverged` if ``loss`` is NaN or infinite on any rank.
+
+        ``rate`` names the init arg whose optimizer's learning rate to lower.
+        """
+        bad = not torch.isfinite(loss)
         # Decided across ranks, so that no rank is left waiting for one that stopped.
         if self.trainer.strategy.reduce_boolean_decision(bool(bad), all=False):
-            self.stop_diverged(
-                ", ".join(f"the {name} is {value.item()}" for name, value in bad.items())
-                or "the loss is not finite on another process"
-            )
+            value = loss.item() if bad else "not finite on another process"
+            self.stop_diverged(f"the {name} is {value}", rate)
 
     def restore(self, image: Tensor) -> Tensor:
         """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1]."""
@@ -176,11 +190,11 @@ class RestorationModule(LightningModule):
         self.log_dict(values, prog_bar=True)
         self.val_metrics.reset()
 
-    def stop_diverged(self, what: str) -> None:
+    def stop_diverged(self, what: str, rate: str = "optimizer") -> None:
         """Stop training with one clear line; the last good checkpoint stays as it is."""
         raise InputError(
             f"training diverged: {what} at step {self.global_step} "
-            "(lower the learning rate, model.optimizer.init_args.lr)"
+            f"(lower the learning rate, model.{rate}.init_args.lr)"
         )
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:

@@ -42,7 +42,7 @@ def test_channel_matching_round_trips() -> None:
         match_channels(torch.rand(1, 4, 3, 3), 3)
 
 
-def test_padding_refuses_images_smaller_than_the_window() -> None:
-    assert pad_for_patches(torch.rand(1, 1, 9, 9), 9).shape == (1, 1, 17, 17)
-    with pytest.raises(InputError, match="smaller than the 9x9 window"):
-        pad_for_patches(torch.rand(1, 1, 8, 30), 9)
+def test_padding_refuses_images_too_small_to_mirror() -> None:
+    assert pad_for_patches(torch.rand(1, 1, 5, 9), 9).shape == (1, 1, 13, 17)
+    with pytest.raises(InputError, match="too small for the net, which needs at least 5"):
+        pad_for_patches(torch.rand(1, 1, 4, 30), 9)

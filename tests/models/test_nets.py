@@ -5,7 +5,9 @@ import torch
 
 from oneshot_lightning.data.patches import center_crop
 from oneshot_lightning.data.resize import bicubic_upscale
-from oneshot_lightning.models.nets import BicubicInput, RNNSparseCoder
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.models.nets import BicubicInput, RNNPatch2Patch, RNNSparseCoder, UNet
 from tests.models.test_rnn import every_window
 
 
@@ -59,3 +61,14 @@ def test_untrained_sr_nets_give_bicubic_upscaling(net: torch.nn.Module) -> None:
     margin = net.patch_size // 2
     expected = bicubic_upscale(image, 2)[..., 2 * margin : -2 * margin, 2 * margin : -2 * margin]
     torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("inner", [RNNPatch2Patch(3, 5, latent=32), UNet(width=4)])
+def test_bicubic_input_needs_a_patch2pixel_net(inner: torch.nn.Module) -> None:
+    with pytest.raises(InputError, match="Patch2Pixel"):
+        BicubicInput(inner, scale=2)
+
+
+def test_a_net_without_the_interface_is_refused() -> None:
+    with pytest.raises(InputError, match="lacks channels, patch_size, context"):
+        RestorationModule(torch.nn.Conv2d(3, 3, 3))

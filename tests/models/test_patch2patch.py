@@ -63,3 +63,10 @@ def test_tiled_restoration_has_no_seams(stride: int) -> None:
 def test_bad_settings(kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         RNNPatch2Patch(3, 5, latent=32, **kwargs)
+
+
+def test_whole_image_form_trains() -> None:
+    net = trained_looking(RNNPatch2Patch(3, 5, latent=32, stride=2))
+    net.forward_valid(torch.rand(2, 3, 20, 20)).square().mean().backward()
+    for parameter in (net.encoder.weight, net.recurrence.weight, net.decoder.weight):
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0

@@ -49,3 +49,13 @@ def test_bad_settings() -> None:
         UNet(patch_size=16, margin=8)
     with pytest.raises(InputError, match="positive"):
         UNet(depth=0)
+
+
+def test_tiles_off_the_pooling_grid_would_show_seams() -> None:
+    net = randomise_head(UNet(width=4, depth=2, margin=2, patch_size=8))
+    image = torch.rand(1, 3, 70, 61)
+    with torch.no_grad():
+        whole = RestorationModule(net, tile_size=512).restore_once(image)
+        net.stride = 1  # let tiles start off the 4-pixel pooling grid
+        tiles = RestorationModule(net, tile_size=18).restore_once(image)
+    assert (tiles - whole).abs().max() > 1e-4

@@ -27,6 +27,7 @@ class PatchDiscriminator(nn.Module):
                 f"discriminator width and layers must be positive, got {width}, {layers}"
             )
         self.channels = channels
+        self.reduction = 2**layers  # input pixels per logit along each axis
         modules: list[nn.Module] = []
         c_in = channels
         for layer in range(layers):

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models.nets.rnn import RNNSparseCoder
+
+
+def grid_coverage(length: int, size: int, stride: int) -> Tensor:
+    """(length,) count of the windows of ``size`` on a grid of ``stride`` that hold each pixel."""
+    windows = (length - size) // stride + 1
+    ones = torch.ones(1, size, windows)
+    return F.fold(ones, (1, length), (1, size), stride=(1, stride)).view(length)
 
 
 class RNNPatch2Patch(RNNSparseCoder):
@@ -80,8 +88,8 @@ class RNNPatch2Patch(RNNSparseCoder):
             total[:, :, top : top + band.shape[-2]] += F.fold(
                 restored, band.shape[-2:], p, stride=stride
             )
-        ones = image.new_ones(1, 1, height, width)
-        coverage = F.fold(F.unfold(ones, p, stride=stride), (height, width), p, stride=stride)
+        # Patches per pixel is separable: (patches per row) x (patches per column).
+        coverage = grid_coverage(height, p, stride)[:, None] * grid_coverage(width, p, stride)
         # Only the cropped-away rim can be uncovered; keep it finite.
         out = total / coverage.clamp_min(1)
         return out[..., p - 1 : height - p + 1, p - 1 : width - p + 1]

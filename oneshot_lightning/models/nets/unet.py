@@ -22,9 +22,10 @@ def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 class UNet(nn.Module):
     """UNet with ``depth`` 2x poolings and skip connections, for (N, C, p, p) patches.
 
-    Zero padding makes the outputs near a patch's edge less reliable, so training scores the
-    patch without a ``margin`` on each side. Whole images are restored in tiles that overlap
-    by the receptive field and start on the pooling grid, so tiling leaves no seams.
+    Training scores each patch without a ``margin`` on each side, where the zero padding
+    inside the convolutions weighs most (the inner outputs still see some of it). Whole
+    images are restored in tiles that overlap by the receptive field and start on the
+    pooling grid, so tiling leaves no seams.
 
     Args:
         channels: image channels C.
@@ -93,7 +94,7 @@ class UNet(nn.Module):
         height, width = image.shape[-2:]
         multiple = 2**self.depth
         padded = F.pad(image, (0, -width % multiple, 0, -height % multiple), mode="replicate")
-        skips = []
+        skips: list[Tensor] = []
         features = padded
         for level, encoder in enumerate(self.encoders):
             if level:
