@@ -12,7 +12,17 @@ baselines computed in the same run.
 - ``sr_x2``, ``sr_x3``, ``sr_x4``: MATLAB-style bicubic downscaling, 8-bit. Baseline:
   bicubic upscaling. Metrics: PSNR/SSIM on MATLAB luma (Y), border = scale, 8-bit outputs.
 
+Test sets are folders of ``--data`` (``set5``, ``set14``, ``bsd68`` and ``set12`` grey,
+``kodak24``); the training image is left out of a set that holds it (kodim05 of kodak24), and
+the report says so. Grey images go through RGB models with replicated channels.
+
+``--configs NAME ...`` replaces every task's config list with files of ``configs/``; a config
+must work at the task's scale (checked against its ``data.scale``), so use it with one task
+family: deblurring configs with ``deblur``/``deblur_motion``, an x2 config with ``sr_x2``.
+
     python benchmarks/quality.py --data ../shared/data --tasks deblur sr_x2 sr_x4 --budget 120
+    python benchmarks/quality.py --data ../shared/data --tasks deblur --configs rnn unet_gan
+    python benchmarks/quality.py --data ../shared/data --quick   # a few minutes: a smoke run
 
 Writes ``<out>/quality.md`` and ``<out>/quality.json``.
 """
@@ -20,20 +30,23 @@ Writes ``<out>/quality.md`` and ``<out>/quality.json``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from skimage.restoration import richardson_lucy, wiener
 
+from oneshot_lightning.checkpoints import architecture_config, load_hyperparameters
 from oneshot_lightning.data.degradations import (
     Degradation,
     GaussianBlur,
@@ -46,7 +59,11 @@ from oneshot_lightning.metrics import psnr, psnr_y, quantize_8bit, ssim, ssim_y
 from oneshot_lightning.models import RestorationModule
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
 Restore = Callable[[torch.Tensor], torch.Tensor]
+#: What ``--quick`` runs unless the options are given: a smoke run of a few minutes.
+QUICK = {"tasks": ["deblur", "sr_x2"], "sets": ["set5"], "budget": 20}
+DEFAULTS = {"tasks": ["deblur", "sr_x2", "sr_x4"], "sets": ["set5", "set14"], "budget": 120}
 
 
 @dataclass
@@ -60,8 +77,13 @@ class Task:
     metrics: dict[str, Callable] = field(default_factory=dict)
 
 
+def rgb_metrics(border: int) -> dict[str, Callable]:
+    """RGB PSNR and SSIM (data range 1) with ``border`` pixels shaved: the deblurring metrics."""
+    return {"psnr": partial(psnr, border=border), "ssim": partial(ssim, border=border)}
+
+
 def tasks(border: int, data: Path) -> dict[str, Task]:
-    rgb = {"psnr": partial(psnr, border=border), "ssim": partial(ssim, border=border)}
+    rgb = rgb_metrics(border)
     gaussian = Degradation(GaussianBlur(sigma=1.6, size=15), noise_sigma=0.01)
     motion_kernel = data / "kernels" / "levin09" / "levin09_k1.npy"
     found = {
@@ -134,12 +156,37 @@ def richardson_lucy_restore(
     return torch.from_numpy(np.stack(channels)).float().clamp(0, 1)
 
 
-def train(config: Path, pair: tuple[Path, Path], budget: int, run_dir: Path) -> tuple[Path, float]:
+def config_path(name: str) -> Path:
+    """The file of config ``name`` (``rnn`` or ``rnn.yaml``) in ``configs/``."""
+    return CONFIGS / (name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+
+
+def config_problem(name: str, scale: int) -> str | None:
+    """Why config ``name`` can't serve a task at ``scale`` (missing, other scale), or None."""
+    path = config_path(name)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+        return f"no config {path} (configs: {known})"
+    data = (yaml.safe_load(path.read_text()) or {}).get("data") or {}
+    config_scale = data.get("scale", 1)
+    if config_scale != scale:
+        return f"config {name} works at scale {config_scale}, the task at scale {scale}"
+    return None
+
+
+def train(
+    config: Path,
+    pair: tuple[Path, Path],
+    budget: int | None,
+    run_dir: Path,
+    extra: Sequence[str] = (),
+) -> tuple[Path, float]:
     """Run ``oneshot fit`` on the pair, capped at ``budget`` seconds; (best checkpoint, seconds).
 
     The config's own schedule (epochs, cosine decay) stands; the budget only cuts it short.
+    ``budget`` None keeps the config's own ``max_time``; ``extra`` arguments go last, so they
+    override the config and the budget (e.g. ``--trainer.max_steps 1500``).
     """
-    hours, rest = divmod(budget, 3600)
     command = [
         sys.executable,
         "-m",
@@ -151,11 +198,13 @@ def train(config: Path, pair: tuple[Path, Path], budget: int, run_dir: Path) -> 
         str(pair[0]),
         "--data.target",
         str(pair[1]),
-        "--trainer.max_time",
-        f"00:{hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
         "--trainer.default_root_dir",
         str(run_dir),
     ]
+    if budget is not None:
+        hours, rest = divmod(budget, 3600)
+        command += ["--trainer.max_time", f"00:{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"]
+    command += list(extra)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(run_dir / "fit.log", "w") as log:
@@ -181,8 +230,18 @@ def evaluate(restore: Restore, inputs: list[Path], targets: list[Path], task: Ta
     return means | {"s_per_mp": seconds / (pixels / 1e6)}
 
 
+def module_class(checkpoint: Path) -> type[RestorationModule]:
+    """The RestorationModule (sub)class a checkpoint was trained with, read without unpickling."""
+    # architecture_config checks that the recorded class exists and is a RestorationModule.
+    class_path = architecture_config(load_hyperparameters(checkpoint), RestorationModule)
+    module_name, _, class_name = class_path["class_path"].rpartition(".")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def model_restorer(checkpoint: Path, self_ensemble: bool = False) -> Restore:
-    model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    """``restore(image)`` with the checkpoint's model, loaded through its own class."""
+    model_class = module_class(checkpoint)
+    model = model_class.load_from_checkpoint(checkpoint, map_location="cpu").eval()
     model.self_ensemble = self_ensemble
 
     @torch.inference_mode()
@@ -192,13 +251,30 @@ def model_restorer(checkpoint: Path, self_ensemble: bool = False) -> Restore:
     return restore
 
 
+def test_images(folder: Path, train_image: Path) -> tuple[list[Path], list[str]]:
+    """The images of a test set folder without the training image: (kept, left-out names)."""
+    images = list_images(folder)
+    kept = [p for p in images if p.resolve() != train_image.resolve()]
+    return kept, [p.name for p in images if p not in kept]
+
+
+def set_notes(args: argparse.Namespace) -> list[str]:
+    """One line per test set: its image count and any training image left out of it."""
+    notes = []
+    for set_name in args.sets:
+        kept, left_out = test_images(args.data / set_name, args.data / args.train_image)
+        note = f" ({', '.join(left_out)} left out: the training image)" if left_out else ""
+        notes.append(f"- {set_name}: {len(kept)} images{note}")
+    return notes
+
+
 def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str], dict]:
     work = args.out / name
     train_clean = args.data / args.train_image
     (train_input,) = degrade_set([train_clean], task, work / "train", args.seed)
     sets = {}
     for set_name in args.sets:
-        targets = list_images(args.data / set_name)
+        targets, _ = test_images(args.data / set_name, train_clean)
         sets[set_name] = (degrade_set(targets, task, work / set_name, args.seed), targets)
 
     baselines: dict[str, Restore] = {}
@@ -230,7 +306,7 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     train_seconds = {}
     for config in task.configs:
         checkpoint, seconds = train(
-            ROOT / "configs" / f"{config}.yaml",
+            config_path(config),
             (train_input, train_clean),
             args.budget,
             work / "runs" / config,
@@ -258,25 +334,64 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     return [*lines, ""], {"rows": rows, "train_seconds": train_seconds}
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options, with ``--quick`` defaults filled in and tasks, sets and configs checked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with kodak24/, set5/, ...")
-    parser.add_argument("--tasks", nargs="+", default=["deblur", "sr_x2", "sr_x4"])
-    parser.add_argument("--budget", type=int, default=120, help="training seconds per config")
+    parser.add_argument("--tasks", nargs="+", help=f"default {' '.join(DEFAULTS['tasks'])}")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        help="config names in configs/ to run for every task, instead of each task's own "
+        "(they must fit the tasks' scale: use with one task family)",
+    )
+    parser.add_argument("--budget", type=int, help="training seconds per config (default 120)")
     parser.add_argument("--train-image", default="kodak24/kodim05.png")
-    parser.add_argument("--sets", nargs="+", default=["set5", "set14"])
+    parser.add_argument(
+        "--sets", nargs="+", help="test set folders of --data: set5 set14 bsd68 set12 kodak24"
+    )
     parser.add_argument("--border", type=int, default=8, help="deblurring metric border")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--self-ensemble", action="store_true", help="also score each model with 8x self-ensemble"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes: tasks deblur sr_x2, set5, 20 s budget (unless given)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench_out"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
     available = tasks(args.border, args.data)
+    unknown = [name for name in args.tasks if name not in available]
+    if unknown:
+        parser.error(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(available)}")
+    missing = [s for s in args.sets if not (args.data / s).is_dir()]
+    if missing:
+        parser.error(f"no test set folder {', '.join(str(args.data / s) for s in missing)}")
+    for name in args.tasks if args.configs is not None else ():
+        for config in args.configs:
+            problem = config_problem(config, available[name].scale)
+            if problem is not None:
+                parser.error(f"--configs for task {name}: {problem}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    available = tasks(args.border, args.data)
+    if args.configs is not None:
+        for name in args.tasks:
+            available[name].configs = list(args.configs)
     report = [
         f"Trained on {args.train_image} only; budget {args.budget} s per config. Machine: "
         f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}.",
+        "Test sets:",
+        *set_notes(args),
         "",
     ]
     results = {}

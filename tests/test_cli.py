@@ -14,7 +14,7 @@ import torch
 from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.metrics import psnr
-from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.models import AdversarialModule, RestorationModule
 from tests.conftest import UNSEEN_IMAGE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,8 @@ def test_shipped_configs_run_as_is_on_the_sample(config: str, tmp_path: Path, cl
     assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == optimizer_steps
     cli("predict", "--ckpt_path", tmp_path / "checkpoints" / "last.ckpt",
         "--data.predict", COFFEE, "--writer.output_dir", tmp_path / "out")  # fmt: skip
-    scale = RestorationModule.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt").scale
+    model_class = AdversarialModule if "gan" in config else RestorationModule
+    scale = model_class.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt").scale
     assert read_image(tmp_path / "out" / "coffee.png").shape == (3, 192 * scale, 192 * scale)
 
 

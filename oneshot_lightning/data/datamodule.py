@@ -1,8 +1,14 @@
-"""The data module: one degraded/clean training pair, whole images for val/test/predict."""
+"""The data module: one degraded/clean training pair, whole images for val/test/predict.
+
+The pair is given (``input`` + ``target``) or made by the known degradation from one image
+taken as clean: ``target``, or in zero-shot mode the degraded ``input`` itself (internal
+learning, as in ZSSR: learn to undo one more degradation of the photo, then apply the model
+to the photo), or the bundled sample.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +20,8 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from oneshot_lightning.data.augment import PairedDihedral
 from oneshot_lightning.data.degradations import Degradation, noise_generator
 from oneshot_lightning.data.io import list_images, read_image
-from oneshot_lightning.data.patches import sample_patch_pairs
-from oneshot_lightning.data.resize import mod_crop
+from oneshot_lightning.data.patches import sample_from_pairs
+from oneshot_lightning.data.resize import imresize, mod_crop
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.metrics import SSIM_WINDOW
 
@@ -28,7 +34,8 @@ class PatchPairStream(IterableDataset):
 
     Each iteration yields ``steps`` batches ``((B, C, p, p), (B, C, s p, s p))``. The generator
     is seeded once per process from ``seed`` and the rank, so ranks draw different patches
-    and a rerun with the same seed draws the same ones.
+    and a rerun with the same seed draws the same ones. ``extra`` pairs (e.g. made from
+    shrunk copies of the clean image) share the draw in proportion to their areas.
     """
 
     def __init__(
@@ -40,8 +47,10 @@ class PatchPairStream(IterableDataset):
         steps: int,
         seed: int,
         scale: int = 1,
+        extra: Sequence[tuple[Tensor, Tensor]] = (),
     ) -> None:
         self.degraded, self.clean, self.scale = degraded, clean, scale
+        self.pairs = [(degraded, clean), *extra]
         self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
         self.seed = seed
         self.generator: torch.Generator | None = None
@@ -54,13 +63,8 @@ class PatchPairStream(IterableDataset):
             rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
             self.generator = torch.Generator().manual_seed(self.seed + 1_000_003 * rank)
         for _ in range(self.steps):
-            yield sample_patch_pairs(
-                self.degraded,
-                self.clean,
-                self.batch_size,
-                self.patch_size,
-                self.generator,
-                self.scale,
+            yield sample_from_pairs(
+                self.pairs, self.batch_size, self.patch_size, self.generator, self.scale
             )
 
 
@@ -167,17 +171,32 @@ def pair_by_stem(inputs: list[Path], targets: list[Path]) -> list[Path]:
 class OneShotDataModule(LightningDataModule):
     """Patches from ONE degraded/clean pair for training; whole images for everything else.
 
+    Which images make the training pair:
+
+    - ``input`` and ``target``: the given pair;
+    - ``target`` alone: the clean image; ``degradation`` makes the degraded one;
+    - ``input`` alone (zero-shot mode): the degraded photo stands in for the clean image and
+      ``degradation`` degrades it once more; the model learns to undo that step and is
+      then applied to the photo itself (for super-resolution the photo is the high-resolution
+      side, its bicubic downscale the low-resolution one);
+    - neither: the bundled sample is the clean image.
+
     Args:
-        input: the degraded training image; ``None`` makes it from ``target`` by
-            ``degradation``.
-        target: the clean training image; with neither given, the bundled sample is used.
-        degradation: how to degrade ``target`` (training, and test targets without inputs).
+        input: the degraded training image (with ``target``), or the only image (zero-shot).
+        target: the clean training image.
+        degradation: how to degrade the clean image (training, zero-shot, and test targets
+            without inputs).
         val_input, val_target: a validation pair; without it, a held-out strip of
             ``val_fraction`` of the training pair's rows (at the bottom) validates.
         test_input, test_target: folders or files, paired by file name (stem).
         scale: super-resolution factor s: inputs are s times smaller than targets, which
             are cropped to multiples of s (1 for deblurring).
-        predict: image files or folders to restore.
+        predict: image files or folders to restore; in zero-shot mode ``input`` by default.
+        clean_scales: sizes, relative to the clean image, of the copies (MATLAB bicubic,
+            antialiased) that the pair made by ``degradation`` is drawn from, each degraded
+            the same way, patches in proportion to area; e.g. ``[1.0, 0.8, 0.6]`` adds
+            smaller views of the same scene (ZSSR's "HR fathers"). The default is the image
+            alone.
         patch_size: side of the input patches in pixels (set from the model by the CLI).
         batch_size: patch pairs per training step.
         steps_per_epoch: training steps between validations.
@@ -202,10 +221,16 @@ class OneShotDataModule(LightningDataModule):
         steps_per_epoch: int = 250,
         augment: bool = True,
         seed: int = 0,
+        clean_scales: tuple[float, ...] = (1.0,),
     ) -> None:
         super().__init__()
         if not 0 < val_fraction < 1:
             raise InputError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+        if not clean_scales or not all(0 < factor <= 1 for factor in clean_scales):
+            raise InputError(
+                f"data.clean_scales must be sizes in (0, 1] relative to the clean image, got "
+                f"{list(clean_scales)}"
+            )
         for name, value in {
             "scale": scale,
             "patch_size": patch_size,
@@ -220,27 +245,75 @@ class OneShotDataModule(LightningDataModule):
         self.test_input, self.test_target, self.predict = test_input, test_target, predict
         self.scale, self.patch_size, self.batch_size = scale, patch_size, batch_size
         self.steps_per_epoch, self.seed = steps_per_epoch, seed
+        self.clean_scales = tuple(clean_scales)
         self.augmentation = PairedDihedral() if augment else None
+
+    @property
+    def zero_shot(self) -> bool:
+        """Only the degraded photo is given: it is the clean side of its own training pair."""
+        return self.input is not None and self.target is None
+
+    @property
+    def pair_given(self) -> bool:
+        """Both training images are files; otherwise ``degradation`` makes the degraded one."""
+        return self.input is not None and self.target is not None
 
     def load_training_pair(self) -> tuple[Tensor, Tensor]:
         """The (degraded, clean) training images, each (C, H, W)."""
-        if self.input is not None and self.target is None:
-            raise InputError("data.input needs data.target, the clean version of the same image")
-        clean = read_image(self.target if self.target is not None else SAMPLE_IMAGE)
-        if self.input is not None:
+        if self.pair_given:
             degraded = read_image(self.input)
             return degraded, check_pair(
-                degraded, clean, f"{self.input} / {self.target}", self.scale
+                degraded, read_image(self.target), f"{self.input} / {self.target}", self.scale
             )
+        if self.zero_shot:
+            if self.degradation is None:
+                raise InputError(
+                    "data.input alone (zero-shot mode) needs data.degradation, the known "
+                    "degradation of the photo, or data.target, its clean version"
+                )
+            clean, what = read_image(self.input), "data.input"
+        elif self.target is not None:
+            clean, what = read_image(self.target), "data.target"
+        else:
+            clean, what = read_image(SAMPLE_IMAGE), "the bundled sample (no data.target)"
         clean = mod_crop(clean, self.scale)
-        what = "data.target" if self.target is not None else "the bundled sample (no data.target)"
         return self.degrade(clean, what), clean
 
-    def degrade(self, clean: Tensor, what: str) -> Tensor:
-        """Apply the configured degradation to one (C, H, W) image with seeded noise."""
+    def degrade(self, clean: Tensor, what: str, index: int = 0) -> Tensor:
+        """Apply the configured degradation to one (C, H, W) image; noise seeded by ``index``."""
         if self.degradation is None:
             raise InputError(f"{what} alone needs data.degradation to make the degraded input")
-        return self.degradation(clean[None], noise_generator(self.seed), self.scale)[0]
+        return self.degradation(clean[None], noise_generator(self.seed, index), self.scale)[0]
+
+    def scaled_pairs(self, degraded: Tensor, clean: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """The training pairs at each of ``clean_scales``: (degraded (C, h, w), clean (C, H, W)).
+
+        Scale 1 is the pair itself; a smaller one shrinks the clean image (bicubic,
+        antialiased), crops it to a multiple of ``scale`` and degrades it with its own noise.
+        """
+        if self.clean_scales == (1.0,):
+            return [(degraded, clean)]
+        if self.pair_given:
+            raise InputError(
+                "data.clean_scales needs a pair made by data.degradation: give data.input "
+                "(zero-shot) or data.target alone, not both"
+            )
+        pairs = []
+        height, width = clean.shape[-2:]
+        for index, factor in enumerate(self.clean_scales, start=1):
+            if factor == 1:
+                pairs.append((degraded, clean))
+                continue
+            size = (round(factor * height), round(factor * width))
+            if min(size) < self.scale * self.patch_size:
+                raise InputError(
+                    f"data.clean_scales {factor} shrinks the {width}x{height} training image "
+                    f"below one {self.patch_size}x{self.patch_size} patch"
+                )
+            # Bicubic overshoots; a clean image stays in [0, 1].
+            small = mod_crop(imresize(clean[None], size)[0].clamp(0, 1), self.scale)
+            pairs.append((self.degrade(small, "data.clean_scales", index), small))
+        return pairs
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
@@ -248,9 +321,11 @@ class OneShotDataModule(LightningDataModule):
         elif stage == "test":
             self.setup_test()
         elif stage == "predict":
-            if self.predict is None:
+            # Zero-shot learning is for the photo itself: restore it unless told otherwise.
+            predict = self.input if self.predict is None and self.zero_shot else self.predict
+            if predict is None:
                 raise InputError("predict needs images: --data.predict FILE_OR_FOLDER")
-            self.predict_dataset = ImageFiles(list_images(self.predict), self.patch_size)
+            self.predict_dataset = ImageFiles(list_images(predict), self.patch_size)
 
     def setup_fit(self) -> None:
         degraded, clean = self.load_training_pair()
@@ -275,8 +350,16 @@ class OneShotDataModule(LightningDataModule):
                 f"training image region {width}x{height} is smaller than one "
                 f"{self.patch_size}x{self.patch_size} patch"
             )
+        # Shrunk copies come from the training part only: the validation strip stays unseen.
+        first, *extra = self.scaled_pairs(*train)
         self.train_dataset = PatchPairStream(
-            *train, self.patch_size, self.batch_size, self.steps_per_epoch, self.seed, self.scale
+            *first,
+            self.patch_size,
+            self.batch_size,
+            self.steps_per_epoch,
+            self.seed,
+            self.scale,
+            extra=extra,
         )
         self.val_dataset = ImagePairs([(*val, "validation")])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -52,6 +54,39 @@ def sample_patch_pairs(
         extract_patches(degraded, top, left, size),
         extract_patches(clean, scale * top, scale * left, scale * size),
     )
+
+
+def sample_from_pairs(
+    pairs: Sequence[tuple[Tensor, Tensor]],
+    count: int,
+    size: int,
+    generator: torch.Generator,
+    scale: int = 1,
+) -> tuple[Tensor, Tensor]:
+    """Draw ``count`` aligned patch pairs from several pairs, each in proportion to its area.
+
+    Every patch position of every pair is equally likely; one pair gives exactly the draw of
+    :func:`sample_patch_pairs` (so single-pair training stays reproducible).
+
+    Args:
+        pairs: (degraded (C, h, w), clean (C, scale * h, scale * w)), sizes may differ.
+
+    Returns:
+        ((count, C, size, size), (count, C, scale * size, scale * size)), grouped by pair.
+    """
+    if len(pairs) == 1:
+        return sample_patch_pairs(*pairs[0], count, size, generator, scale)
+    positions = torch.tensor(
+        [(d.shape[-2] - size + 1) * (d.shape[-1] - size + 1) for d, _ in pairs], dtype=torch.float
+    )
+    chosen = torch.multinomial(positions, count, replacement=True, generator=generator)
+    counts = torch.bincount(chosen, minlength=len(pairs)).tolist()
+    drawn = [
+        sample_patch_pairs(degraded, clean, n, size, generator, scale)
+        for (degraded, clean), n in zip(pairs, counts)
+        if n > 0
+    ]
+    return torch.cat([d for d, _ in drawn]), torch.cat([c for _, c in drawn])
 
 
 def center_crop(patches: Tensor, size: int) -> Tensor:

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE, pair_by_stem
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE, PatchPairStream, pair_by_stem
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.errors import InputError
@@ -56,7 +56,10 @@ def test_given_pair_and_validation_pair(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"input": str(SAMPLE_IMAGE)}, "needs data.target"),
+        (
+            {"input": str(SAMPLE_IMAGE)},
+            r"data.input alone \(zero-shot mode\) needs data.degradation",
+        ),
         ({"target": str(SAMPLE_IMAGE)}, "needs data.degradation"),
         ({"val_fraction": 1.5}, "val_fraction"),
         ({"batch_size": 0}, "batch_size"),
@@ -104,3 +107,17 @@ def test_test_inputs_made_by_degradation(tmp_path: Path) -> None:
 def test_predict_needs_images() -> None:
     with pytest.raises(InputError, match=r"--data\.predict"):
         OneShotDataModule().setup("predict")
+
+
+def test_patch_stream_is_seeded_per_rank(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = torch.rand(3, 40, 40)
+
+    def first_batch(rank: int) -> torch.Tensor:
+        monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+        monkeypatch.setattr(torch.distributed, "get_rank", lambda: rank)
+        stream = PatchPairStream(image, image, patch_size=5, batch_size=8, steps=1, seed=3)
+        return next(iter(stream))[0]
+
+    torch.testing.assert_close(first_batch(0), first_batch(0))  # reproducible per rank
+    torch.testing.assert_close(first_batch(1), first_batch(1))
+    assert not torch.equal(first_batch(0), first_batch(1))  # ranks draw different patches

@@ -1,7 +1,13 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
-from oneshot_lightning.data.patches import center_crop, extract_patches, sample_patch_pairs
+from oneshot_lightning.data.patches import (
+    center_crop,
+    extract_patches,
+    sample_from_pairs,
+    sample_patch_pairs,
+)
 
 
 def coordinate_image(height: int, width: int) -> torch.Tensor:
@@ -52,3 +58,22 @@ def test_center_crop() -> None:
     patches = torch.arange(25.0).view(1, 1, 5, 5)
     assert center_crop(patches, 1).item() == 12
     torch.testing.assert_close(center_crop(patches, 3), patches[..., 1:4, 1:4])
+
+
+def test_one_pair_draws_exactly_as_before() -> None:
+    low, high = torch.rand(3, 20, 24), torch.rand(3, 40, 48)
+    alone = sample_patch_pairs(low, high, 32, 5, torch.Generator().manual_seed(4), scale=2)
+    listed = sample_from_pairs([(low, high)], 32, 5, torch.Generator().manual_seed(4), scale=2)
+    torch.testing.assert_close(listed, alone)
+
+
+def test_several_pairs_share_the_draw_by_area() -> None:
+    # Each pair is marked by a constant so that every patch tells where it came from.
+    sizes = (40, 20)  # 36^2 vs 16^2 patch positions of a 5x5 patch: about 84% vs 16%
+    pairs = [(torch.full((1, n, n), float(k)), torch.full((1, 2 * n, 2 * n), float(k)))
+             for k, n in enumerate(sizes)]  # fmt: skip
+    small, big = sample_from_pairs(pairs, 4000, 5, torch.Generator().manual_seed(0), scale=2)
+    assert small.shape == (4000, 1, 5, 5) and big.shape == (4000, 1, 10, 10)
+    torch.testing.assert_close(big[:, :, 0, 0], small[:, :, 0, 0])  # pairs stay aligned
+    share = (small[:, 0, 0, 0] == 0).float().mean().item()
+    assert share == pytest.approx(36**2 / (36**2 + 16**2), abs=0.03)

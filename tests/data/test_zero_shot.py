@@ -1,0 +1,94 @@
+"""Zero-shot mode of the data module: the degraded photo alone makes its own training pair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.degradations import Degradation, GaussianBlur, noise_generator
+from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.data.resize import bicubic_downscale, imresize
+from oneshot_lightning.errors import InputError
+
+
+def blur_noise() -> Degradation:
+    return Degradation(GaussianBlur(1.2, 9), noise_sigma=0.01)
+
+
+def test_the_photo_is_the_clean_side_of_its_own_pair() -> None:
+    data = OneShotDataModule(input=str(SAMPLE_IMAGE), degradation=blur_noise(), seed=3)
+    assert data.zero_shot and not data.pair_given
+    degraded, clean = data.load_training_pair()
+    photo = read_image(SAMPLE_IMAGE)
+    torch.testing.assert_close(clean, photo)
+    torch.testing.assert_close(degraded, blur_noise()(photo[None], noise_generator(3))[0])
+    # The same operation as a clean target with a known degradation, just another meaning.
+    as_target = OneShotDataModule(target=str(SAMPLE_IMAGE), degradation=blur_noise(), seed=3)
+    torch.testing.assert_close(as_target.load_training_pair()[0], degraded)
+
+
+def test_super_resolution_shrinks_the_photo_and_holds_out_a_strip(tmp_path: Path) -> None:
+    photo = torch.rand(3, 75, 101)
+    write_image(tmp_path / "photo.png", photo)
+    data = OneShotDataModule(
+        input=str(tmp_path / "photo.png"), degradation=Degradation(), scale=2, patch_size=5
+    )
+    data.setup("fit")
+    clean = read_image(tmp_path / "photo.png")[:, :74, :100]  # cropped to multiples of 2
+    train, val = data.train_dataset, data.val_dataset[0]
+    rows = train.degraded.shape[-2]
+    assert train.degraded.shape[-2] + val["input"].shape[-2] == 37
+    torch.testing.assert_close(train.clean, clean[:, : 2 * rows])
+    torch.testing.assert_close(val["target"], clean[:, 2 * rows :])
+    expected = bicubic_downscale(clean[None], 2)[0]
+    assert (train.degraded - expected[:, :rows]).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_shrunk_copies_come_from_the_training_rows_only() -> None:
+    data = OneShotDataModule(
+        input=str(SAMPLE_IMAGE),
+        degradation=Degradation(),
+        scale=2,
+        patch_size=5,
+        clean_scales=(1.0, 0.5),
+        batch_size=64,
+    )
+    data.setup("fit")
+    (_, clean), (small_degraded, small_clean) = data.train_dataset.pairs
+    assert clean.shape == (3, 218, 256)  # 256 rows less a 19-row (x2) validation strip
+    assert small_clean.shape == (3, 108, 128)  # 109 rows, cropped to a multiple of 2
+    torch.testing.assert_close(
+        small_clean, imresize(clean[None], (109, 128))[0, :, :108].clamp(0, 1)
+    )
+    assert small_degraded.shape == (3, 54, 64)
+    low, high = next(iter(data.train_dataloader()))
+    assert low.shape == (64, 3, 5, 5) and high.shape == (64, 3, 10, 10)
+
+
+def test_predict_restores_the_photo_unless_told_otherwise() -> None:
+    data = OneShotDataModule(input=str(SAMPLE_IMAGE), degradation=Degradation())
+    data.setup("predict")
+    assert data.predict_dataset.paths == [SAMPLE_IMAGE]
+    with pytest.raises(InputError, match=r"--data\.predict"):
+        OneShotDataModule(input=str(SAMPLE_IMAGE), target=str(SAMPLE_IMAGE)).setup("predict")
+
+
+@pytest.mark.parametrize("scales", [(), (0.0,), (1.0, 1.5)])
+def test_clean_scales_must_shrink(scales: tuple[float, ...]) -> None:
+    with pytest.raises(InputError, match=r"data.clean_scales must be sizes in \(0, 1\]"):
+        OneShotDataModule(clean_scales=scales)
+
+
+def test_clean_scales_need_a_made_pair_and_room_for_a_patch() -> None:
+    given = OneShotDataModule(
+        input=str(SAMPLE_IMAGE), target=str(SAMPLE_IMAGE), clean_scales=(1.0, 0.5)
+    )
+    with pytest.raises(InputError, match=r"needs a pair made by data\.degradation"):
+        given.setup("fit")
+    tiny = OneShotDataModule(degradation=Degradation(), patch_size=11, clean_scales=(1.0, 0.04))
+    with pytest.raises(InputError, match=r"clean_scales 0\.04 shrinks the 256x218"):
+        tiny.setup("fit")
