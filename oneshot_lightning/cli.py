@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -16,12 +17,16 @@ from oneshot_lightning.callbacks import FitConfigSaver, ImageWriter
 from oneshot_lightning.checkpoints import architecture_config, load_hyperparameters
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.models import AdversarialModule, RestorationModule
 
 DEFAULT_MODEL = {
     "class_path": "oneshot_lightning.models.RestorationModule",
     "init_args": {"net": {"class_path": "oneshot_lightning.models.nets.RNNSparseCoder"}},
 }
+
+
+#: Strategies whose DDP reducer expects every parameter in every backward pass.
+PLAIN_DDP = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
 
 def checkpoint_dir(root_dir: str | None) -> str:
@@ -49,6 +54,23 @@ def refuse_used_checkpoint_dir(folder: Path) -> None:
         raise InputError(
             f"{folder} already holds checkpoints of an earlier run: resume it with "
             "--ckpt_path last, or pick another --trainer.default_root_dir"
+        )
+
+
+def refuse_plain_ddp_for_gans(config: Namespace) -> None:
+    """GAN training under DDP needs the unused-parameter search: say so before any process
+    starts (the model's own check runs after, where a refusal can abort the other ranks)."""
+    class_path = str((config.get("model") or {}).get("class_path", ""))
+    module_name, _, class_name = class_path.rpartition(".")
+    try:
+        model_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError):
+        return  # jsonargparse reports a bad class path itself
+    strategy = config.trainer.get("strategy")
+    if strategy in PLAIN_DDP and issubclass(model_class, AdversarialModule):
+        raise InputError(
+            "GAN training on several devices needs "
+            "--trainer.strategy ddp_find_unused_parameters_true"
         )
 
 
@@ -108,6 +130,8 @@ class OneShotCLI(LightningCLI):
         folder = Path(checkpoint_dir(config.trainer.default_root_dir))
         if self.subcommand == "fit" and config.get("ckpt_path") is None:
             refuse_used_checkpoint_dir(folder)
+        if self.subcommand == "fit":
+            refuse_plain_ddp_for_gans(config)
         if config.get("ckpt_path") == "last" and not (folder / "last.ckpt").is_file():
             # Lightning would only warn and quietly start from scratch.
             raise InputError(f"nothing to resume: no last.ckpt in {folder}")
