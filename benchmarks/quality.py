@@ -334,6 +334,24 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     return [*lines, ""], {"rows": rows, "train_seconds": train_seconds}
 
 
+def run_and_report(
+    run: Callable[[str, Task, argparse.Namespace], tuple[list[str], dict]],
+    available: dict[str, Task],
+    args: argparse.Namespace,
+    report: list[str],
+    stem: str,
+) -> None:
+    """Run each of ``args.tasks``, print its table, write ``<out>/<stem>.md`` and ``.json``."""
+    results = {}
+    for name in args.tasks:
+        lines, results[name] = run(name, available[name], args)
+        report += lines
+        print("\n".join(lines), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stem}.md").write_text("\n".join(report) + "\n")
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2))
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The options, with ``--quick`` defaults filled in and tasks, sets and configs checked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -394,14 +412,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         *set_notes(args),
         "",
     ]
-    results = {}
-    for name in args.tasks:
-        lines, results[name] = run_task(name, available[name], args)
-        report += lines
-        print("\n".join(lines), flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality.md").write_text("\n".join(report) + "\n")
-    (args.out / "quality.json").write_text(json.dumps(results, indent=2))
+    run_and_report(run_task, available, args, report, "quality")
 
 
 if __name__ == "__main__":

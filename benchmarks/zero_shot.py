@@ -24,7 +24,6 @@ Writes ``<out>/zero_shot.md`` and ``<out>/zero_shot.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import platform
 import shlex
@@ -43,6 +42,7 @@ from quality import (
     degrade_set,
     evaluate,
     model_restorer,
+    run_and_report,
     tasks,
     train,
     wiener_restore,
@@ -242,14 +242,7 @@ def main() -> None:
         f"torch {torch.__version__}.",
         "",
     ]
-    results = {}
-    for name in args.tasks:
-        lines, results[name] = run_task(name, available[name], args)
-        report += lines
-        print("\n".join(lines), flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "zero_shot.md").write_text("\n".join(report) + "\n")
-    (args.out / "zero_shot.json").write_text(json.dumps(results, indent=2))
+    run_and_report(run_task, available, args, report, "zero_shot")
 
 
 if __name__ == "__main__":
