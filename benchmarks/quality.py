@@ -148,6 +148,20 @@ def best_setting(
     return grid[int(np.argmax(scores))]
 
 
+def tuned_wiener(
+    kernel: np.ndarray, degraded: torch.Tensor, clean: torch.Tensor, border: int
+) -> tuple[float, Restore]:
+    """Wiener with the balance that scores best on the training pair: (balance, restore)."""
+    balance = best_setting(
+        lambda x, b: wiener_restore(x, kernel, b),
+        np.logspace(-4, 0, 17).tolist(),
+        degraded,
+        clean,
+        border,
+    )
+    return balance, partial(wiener_restore, kernel=kernel, balance=balance)
+
+
 def richardson_lucy_restore(
     image: torch.Tensor, kernel: np.ndarray, iterations: int
 ) -> torch.Tensor:
@@ -282,12 +296,8 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
         baselines["degraded input"] = lambda x: x
         kernel = task.degradation.blur.kernel.double().numpy()
         pair = (read_image(train_input), read_image(train_clean), args.border)
-        balance = best_setting(
-            lambda x, b: wiener_restore(x, kernel, b), np.logspace(-4, 0, 17).tolist(), *pair
-        )
-        baselines[f"Wiener (balance {balance:.3g})"] = partial(
-            wiener_restore, kernel=kernel, balance=balance
-        )
+        balance, wiener_fn = tuned_wiener(kernel, *pair)
+        baselines[f"Wiener (balance {balance:.3g})"] = wiener_fn
         iterations = int(
             best_setting(
                 lambda x, n: richardson_lucy_restore(x, kernel, int(n)), [5, 10, 20, 40, 80], *pair
@@ -317,21 +327,31 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
             label = f"{config} ({seconds:.0f} s)" + (", self-ensemble x8" if ensemble else "")
             rows[label] = {s: evaluate(restore, *pair, task) for s, pair in sets.items()}
 
+    lines = markdown_table(name, task, list(sets), rows)
+    return [*lines, ""], {"rows": rows, "train_seconds": train_seconds}
+
+
+def format_metrics(values: dict[str, float], task: Task) -> str:
+    """``psnr / ssim`` as the tables print them (dB to 2 places, SSIM to 4)."""
+    return " / ".join(f"{values[m]:.{2 if 'psnr' in m else 4}f}" for m in task.metrics)
+
+
+def markdown_table(
+    name: str, task: Task, set_names: list[str], rows: dict[str, dict[str, dict]]
+) -> list[str]:
+    """A heading and one table row per method: its metrics per set and mean s per MP."""
     metric_names = " / ".join(task.metrics)
     lines = [
         f"### {name}: {task.description}",
         "",
-        "| method | " + " | ".join(f"{s} {metric_names}" for s in sets) + " | s per MP |",
-        "|---|" + "---|" * (len(sets) + 1),
+        "| method | " + " | ".join(f"{s} {metric_names}" for s in set_names) + " | s per MP |",
+        "|---|" + "---|" * (len(set_names) + 1),
     ]
     for method, by_set in rows.items():
-        cells = [
-            " / ".join(f"{v[m]:.2f}" if "psnr" in m else f"{v[m]:.4f}" for m in task.metrics)
-            for v in by_set.values()
-        ]
+        cells = [format_metrics(v, task) for v in by_set.values()]
         speed = np.mean([v["s_per_mp"] for v in by_set.values()])
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {speed:.2f} |")
-    return [*lines, ""], {"rows": rows, "train_seconds": train_seconds}
+    return lines
 
 
 def run_and_report(

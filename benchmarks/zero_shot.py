@@ -29,7 +29,6 @@ import platform
 import shlex
 import shutil
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +37,15 @@ from quality import (
     ROOT,
     Restore,
     Task,
-    best_setting,
     degrade_set,
     evaluate,
+    format_metrics,
+    markdown_table,
     model_restorer,
     run_and_report,
     tasks,
     train,
-    wiener_restore,
+    tuned_wiener,
 )
 
 from oneshot_lightning.cli import main as oneshot
@@ -95,11 +95,6 @@ def train_zero_shot(
     return run_dir / "checkpoints" / "best.ckpt", seconds, int(last["global_step"])
 
 
-def format_metrics(values: dict[str, float], task: Task) -> str:
-    """``psnr / ssim`` as the tables print them (dB to 2 places, SSIM to 4)."""
-    return " / ".join(f"{values[m]:.{2 if 'psnr' in m else 4}f}" for m in task.metrics)
-
-
 def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str], dict]:
     """Baselines, pair mode and per-image zero-shot on each set; (markdown lines, results)."""
     work = args.out / name
@@ -117,11 +112,9 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
         baselines["degraded input"] = lambda x: x
         kernel = task.degradation.blur.kernel.double().numpy()
         pair = (read_image(train_input), read_image(train_clean), args.border)
-        balance = best_setting(
-            lambda x, b: wiener_restore(x, kernel, b), np.logspace(-4, 0, 17).tolist(), *pair
-        )
+        balance, wiener_fn = tuned_wiener(kernel, *pair)
         label = f"Wiener, true kernel (balance {balance:.3g}, tuned on {args.train_image})"
-        baselines[label] = partial(wiener_restore, kernel=kernel, balance=balance)
+        baselines[label] = wiener_fn
     else:
         baselines["bicubic"] = lambda x: bicubic_upscale(x[None], task.scale)[0].clamp(0, 1)
     rows = {
@@ -169,16 +162,7 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     rows[label] = zero_shot
 
     metric_names = " / ".join(task.metrics)
-    lines = [
-        f"### {name}: {task.description}",
-        "",
-        "| method | " + " | ".join(f"{s} {metric_names}" for s in sets) + " | s per MP |",
-        "|---|" + "---|" * (len(sets) + 1),
-    ]
-    for method, by_set in rows.items():
-        cells = [format_metrics(v, task) for v in by_set.values()]
-        speed = np.mean([v["s_per_mp"] for v in by_set.values()])
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {speed:.2f} |")
+    lines = markdown_table(name, task, list(sets), rows)
     published = ZSSR_PUBLISHED.get(name, {})
     if published:
         cells = [f"{published[s]:.2f} / -" if s in published else "-" for s in sets]
