@@ -30,7 +30,6 @@ Writes ``<out>/quality.md`` and ``<out>/quality.json``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import platform
 import subprocess
@@ -46,7 +45,7 @@ import torch
 import yaml
 from skimage.restoration import richardson_lucy, wiener
 
-from oneshot_lightning.checkpoints import architecture_config, load_hyperparameters
+from oneshot_lightning.checkpoints import load_hyperparameters, model_class_of
 from oneshot_lightning.data.degradations import (
     Degradation,
     GaussianBlur,
@@ -246,10 +245,7 @@ def evaluate(restore: Restore, inputs: list[Path], targets: list[Path], task: Ta
 
 def module_class(checkpoint: Path) -> type[RestorationModule]:
     """The RestorationModule (sub)class a checkpoint was trained with, read without unpickling."""
-    # architecture_config checks that the recorded class exists and is a RestorationModule.
-    class_path = architecture_config(load_hyperparameters(checkpoint), RestorationModule)
-    module_name, _, class_name = class_path["class_path"].rpartition(".")
-    return getattr(importlib.import_module(module_name), class_name)
+    return model_class_of(load_hyperparameters(checkpoint)["_class_path"], RestorationModule)
 
 
 def model_restorer(checkpoint: Path, self_ensemble: bool = False) -> Restore:

@@ -38,12 +38,18 @@ def architecture_config(hparams: dict[str, Any], base: type) -> dict[str, Any]:
     (evaluation settings, the optimizer) stay as the command line or config sets them.
     """
     class_path = hparams["_class_path"]
+    model_class = model_class_of(class_path, base)
+    init_args = {key: hparams[key] for key in model_class.architecture if key in hparams}
+    return {"class_path": class_path, "init_args": init_args}
+
+
+def model_class_of(class_path: str, base: type) -> type:
+    """The class a ``class_path`` names; :class:`InputError` unless it subclasses ``base``."""
     module_name, _, class_name = class_path.rpartition(".")
     try:
         model_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError):
-        raise InputError(f"checkpoint names an unknown model class: {class_path}") from None
+        raise InputError(f"unknown model class: {class_path}") from None
     if not (isinstance(model_class, type) and issubclass(model_class, base)):
-        raise InputError(f"checkpoint model {class_path} is not a {base.__name__}")
-    init_args = {key: hparams[key] for key in model_class.architecture if key in hparams}
-    return {"class_path": class_path, "init_args": init_args}
+        raise InputError(f"model {class_path} is not a {base.__name__}")
+    return model_class

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sys
@@ -14,7 +13,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from oneshot_lightning.callbacks import FitConfigSaver, ImageWriter
-from oneshot_lightning.checkpoints import architecture_config, load_hyperparameters
+from oneshot_lightning.checkpoints import (
+    architecture_config,
+    load_hyperparameters,
+    model_class_of,
+)
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import AdversarialModule, RestorationModule
@@ -61,10 +64,9 @@ def refuse_plain_ddp_for_gans(config: Namespace) -> None:
     """GAN training under DDP needs the unused-parameter search: say so before any process
     starts (the model's own check runs after, where a refusal can abort the other ranks)."""
     class_path = str((config.get("model") or {}).get("class_path", ""))
-    module_name, _, class_name = class_path.rpartition(".")
     try:
-        model_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError):
+        model_class = model_class_of(class_path, RestorationModule)
+    except InputError:
         return  # jsonargparse reports a bad class path itself
     strategy = config.trainer.get("strategy")
     if strategy in PLAIN_DDP and issubclass(model_class, AdversarialModule):

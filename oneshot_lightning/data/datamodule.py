@@ -49,7 +49,7 @@ class PatchPairStream(IterableDataset):
         scale: int = 1,
         extra: Sequence[tuple[Tensor, Tensor]] = (),
     ) -> None:
-        self.degraded, self.clean, self.scale = degraded, clean, scale
+        self.scale = scale
         self.pairs = [(degraded, clean), *extra]
         self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
         self.seed = seed

@@ -25,7 +25,7 @@ def test_sample_pair_with_held_out_strip() -> None:
     val = next(iter(data.val_dataloader()))
     assert val["input"].shape == val["target"].shape == (1, 3, 64, 256)
     # Training patches come from the top 192 rows only: the strip stays unseen.
-    assert data.train_dataset.degraded.shape[-2] == 192
+    assert data.train_dataset.pairs[0][0].shape[-2] == 192
     sample = read_image(SAMPLE_IMAGE)
     torch.testing.assert_close(val["target"][0], sample[:, 192:])
     assert not torch.equal(val["input"][0], val["target"][0])
@@ -49,7 +49,7 @@ def test_given_pair_and_validation_pair(tmp_path: Path) -> None:
         degradation=blur_noise(),
     )
     data.setup("fit")
-    assert data.train_dataset.degraded.shape == (3, 256, 256)
+    assert data.train_dataset.pairs[0][0].shape == (3, 256, 256)
     assert data.val_dataset[0]["target"].shape == (3, 256, 256)
 
 

@@ -39,13 +39,13 @@ def test_super_resolution_shrinks_the_photo_and_holds_out_a_strip(tmp_path: Path
     )
     data.setup("fit")
     clean = read_image(tmp_path / "photo.png")[:, :74, :100]  # cropped to multiples of 2
-    train, val = data.train_dataset, data.val_dataset[0]
-    rows = train.degraded.shape[-2]
-    assert train.degraded.shape[-2] + val["input"].shape[-2] == 37
-    torch.testing.assert_close(train.clean, clean[:, : 2 * rows])
+    (degraded, train_clean), val = data.train_dataset.pairs[0], data.val_dataset[0]
+    rows = degraded.shape[-2]
+    assert rows + val["input"].shape[-2] == 37
+    torch.testing.assert_close(train_clean, clean[:, : 2 * rows])
     torch.testing.assert_close(val["target"], clean[:, 2 * rows :])
     expected = bicubic_downscale(clean[None], 2)[0]
-    assert (train.degraded - expected[:, :rows]).abs().max() <= 0.5 / 255 + 1e-6
+    assert (degraded - expected[:, :rows]).abs().max() <= 0.5 / 255 + 1e-6
 
 
 def test_shrunk_copies_come_from_the_training_rows_only() -> None:
