@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from oneshot_lightning.data.degradations import Degradation, GaussianBlur, noise_generator
+from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, to_uint8
-from oneshot_lightning.data.resize import bicubic_upscale, mod_crop
+from oneshot_lightning.functional import noise_generator
+from oneshot_lightning.functional.resize import bicubic_upscale, mod_crop
 from oneshot_lightning.metrics import psnr, psnr_y
 from oneshot_lightning.models import RestorationModule
 

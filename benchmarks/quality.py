@@ -53,7 +53,7 @@ from oneshot_lightning.data.degradations import (
     noise_generator,
 )
 from oneshot_lightning.data.io import list_images, read_image, write_image
-from oneshot_lightning.data.resize import bicubic_upscale, mod_crop
+from oneshot_lightning.functional.resize import bicubic_upscale, mod_crop
 from oneshot_lightning.metrics import psnr, psnr_y, quantize_8bit, ssim, ssim_y
 from oneshot_lightning.models import RestorationModule
 

@@ -72,7 +72,8 @@ class ValidationClock(Callback):
 
 def settled(points: list[tuple[float, int, float]], tolerance: float) -> tuple[float, int]:
     """(seconds, step) of the first validation after which val/psnr stays within
-    ``tolerance`` dB of the final value."""
+    ``tolerance`` dB of the final value.
+    """
     final = points[-1][2]
     first = len(points) - 1
     while first > 0 and abs(points[first - 1][2] - final) <= tolerance:
@@ -82,7 +83,8 @@ def settled(points: list[tuple[float, int, float]], tolerance: float) -> tuple[f
 
 def train_with_clock(epochs: int, val_every: int) -> ValidationClock:
     """Run ``oneshot fit --config configs/rnn.yaml`` in-process for ``epochs`` x ``val_every``
-    steps (cosine schedule over those), validating after every ``val_every`` steps."""
+    steps (cosine schedule over those), validating after every ``val_every`` steps.
+    """
     clock = ValidationClock()
     with tempfile.TemporaryDirectory() as root, warnings.catch_warnings():
         for message in QUIET_WARNINGS:

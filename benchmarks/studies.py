@@ -262,7 +262,8 @@ class Bench:
 
     def wiener(self, kernel_key: str, tune_key: str) -> tuple[Restore, float]:
         """Wiener with task ``kernel_key``'s kernel, balance tuned on the training image as
-        degraded by task ``tune_key``; (restore, balance)."""
+        degraded by task ``tune_key``; (restore, balance).
+        """
         kernel = self.kernel(kernel_key)
         degraded = read_image(self.degraded_training_image(tune_key))
         balance = best_setting(
@@ -295,7 +296,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list
 
 
 def pyplot() -> Any | None:
-    """matplotlib's pyplot (file output only), or None with a message when it is missing."""
+    """Matplotlib's pyplot (file output only), or None with a message when it is missing."""
     try:
         import matplotlib
 

@@ -50,7 +50,7 @@ from quality import (
 
 from oneshot_lightning.cli import main as oneshot
 from oneshot_lightning.data.io import list_images, read_image
-from oneshot_lightning.data.resize import bicubic_upscale
+from oneshot_lightning.functional.resize import bicubic_upscale
 
 #: Zero-shot config and pair-mode config of each task.
 CONFIGS = {"sr_x2": ("zssr_x2", "sr_x2"), "deblur": ("zero_shot_deblur", "rnn")}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.cli import SaveConfigCallback
 from torch import Tensor
 
+from oneshot_lightning.batch import Batch
+from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.data.io import write_image
 from oneshot_lightning.errors import InputError
 
@@ -31,6 +32,7 @@ class ImageWriter(BasePredictionWriter):
         super().__init__(write_interval="batch")
         self.output_dir = None if output_dir is None else Path(output_dir)
         self.overwrite = overwrite
+        self.inputs: list[Path] = []
 
     def output_path(self, input_path: str | Path) -> Path:
         """Where the restoration of ``input_path`` goes."""
@@ -38,11 +40,15 @@ class ImageWriter(BasePredictionWriter):
         return self.output_dir / f"{Path(input_path).stem}.png"
 
     def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Check every output path before anything is restored."""
         if self.output_dir is None:
             raise InputError("predict needs an output folder: --writer.output_dir DIR")
         if self.output_dir.exists() and not self.output_dir.is_dir():
             raise InputError(f"--writer.output_dir is a file, not a folder: {self.output_dir}")
-        inputs = [Path(path) for path in trainer.datamodule.predict_dataset.paths]
+        datamodule = getattr(trainer, "datamodule", None)
+        if not isinstance(datamodule, OneShotDataModule):
+            raise InputError("ImageWriter writes what OneShotDataModule reads: use it as data")
+        inputs = self.inputs = datamodule.prediction_paths()
         for path in inputs:
             if self.output_dir.exists() and os.path.samefile(path.parent, self.output_dir):
                 raise InputError(
@@ -69,12 +75,14 @@ class ImageWriter(BasePredictionWriter):
         pl_module: LightningModule,
         prediction: Tensor,
         batch_indices: Sequence[int] | None,
-        batch: dict[str, Any],
+        batch: Batch,
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        for image, path in zip(prediction, batch["path"]):
-            write_image(self.output_path(path), image)
+        """Write the batch's restorations."""
+        assert batch_indices is not None  # Lightning tracks them for prediction writers
+        for image, index in zip(prediction, batch_indices):
+            write_image(self.output_path(self.inputs[index]), image)
 
 
 class FitConfigSaver(SaveConfigCallback):
@@ -84,5 +92,6 @@ class FitConfigSaver(SaveConfigCallback):
     """
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Save the config when fitting."""
         if stage == "fit":
             super().setup(trainer, pl_module, stage)

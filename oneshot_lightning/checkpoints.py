@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
 from oneshot_lightning.errors import InputError
+
+if TYPE_CHECKING:
+    from oneshot_lightning.models import RestorationModule
+
+T = TypeVar("T")
 
 
 def load_hyperparameters(path: str | Path) -> dict[str, Any]:
@@ -31,7 +36,9 @@ def load_hyperparameters(path: str | Path) -> dict[str, Any]:
     return hparams
 
 
-def architecture_config(hparams: dict[str, Any], base: type) -> dict[str, Any]:
+def architecture_config(
+    hparams: dict[str, Any], base: type[RestorationModule]
+) -> dict[str, Any]:
     """The model's ``class_path`` and the init args that shape its weights, from hparams.
 
     The model class names those args in ``architecture`` (e.g. ``("net",)``); other args
@@ -43,7 +50,7 @@ def architecture_config(hparams: dict[str, Any], base: type) -> dict[str, Any]:
     return {"class_path": class_path, "init_args": init_args}
 
 
-def model_class_of(class_path: str, base: type) -> type:
+def model_class_of(class_path: str, base: type[T]) -> type[T]:
     """The class a ``class_path`` names; :class:`InputError` unless it subclasses ``base``."""
     module_name, _, class_name = class_path.rpartition(".")
     try:

@@ -7,6 +7,7 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -61,8 +62,11 @@ def refuse_used_checkpoint_dir(folder: Path) -> None:
 
 
 def refuse_plain_ddp_for_gans(config: Namespace) -> None:
-    """GAN training under DDP needs the unused-parameter search: say so before any process
-    starts (the model's own check runs after, where a refusal can abort the other ranks)."""
+    """Refuse GAN training under plain DDP, which needs the unused-parameter search.
+
+    Said before any process starts: the model's own check runs after, where a refusal can
+    abort the other ranks.
+    """
     class_path = str((config.get("model") or {}).get("class_path", ""))
     try:
         model_class = model_class_of(class_path, RestorationModule)
@@ -79,19 +83,24 @@ def refuse_plain_ddp_for_gans(config: Namespace) -> None:
 class OneShotCLI(LightningCLI):
     """LightningCLI for one-shot restoration: model swapped by ``class_path``, data fixed."""
 
-    def __init__(self, args: list[str] | None = None, **kwargs) -> None:
+    def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(
             RestorationModule,
             OneShotDataModule,
             subclass_mode_model=True,
             auto_configure_optimizers=False,
             save_config_callback=FitConfigSaver,
+            seed_everything_default=0,
             args=args,
             **kwargs,
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """Defaults, the two checkpoint savers, the image writer and the patch-size link."""
         parser.set_defaults({"model": DEFAULT_MODEL})
+        # One device unless asked (Lightning's "auto" would take every GPU); logs every 25
+        # steps, since a one-shot run is only a few thousand steps long.
+        parser.set_defaults({"trainer.devices": 1, "trainer.log_every_n_steps": 25})
         # Two savers in one fixed folder: the best by val/psnr, and the latest state at every
         # validation (Lightning's save_last only follows a new best, which breaks resuming).
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -117,8 +126,12 @@ class OneShotCLI(LightningCLI):
         parser.link_arguments("model", "data.patch_size", model_patch_size, apply_on="instantiate")
 
     def _parse_ckpt_path(self) -> None:
-        # Lightning's version applies every saved init arg over the command line; here the
-        # checkpoint decides the architecture only, so --model.metric_border etc. still work.
+        """Take the architecture from ``--ckpt_path``, the rest from the command line.
+
+        Lightning's own version (a private hook, pinned by tests/test_lightning_api.py)
+        applies every saved init arg over the command line, so that ``--model.metric_border``
+        etc. would be ignored.
+        """
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
         if ckpt_path is None or ckpt_path in ("last", "best", "hpc", "registry"):
@@ -128,6 +141,7 @@ class OneShotCLI(LightningCLI):
         self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
 
     def before_instantiate_classes(self) -> None:
+        """Refuse what would fail or lose work later; fill in per-subcommand defaults."""
         config = self.config[self.subcommand]
         folder = Path(checkpoint_dir(config.trainer.default_root_dir))
         if self.subcommand == "fit" and config.get("ckpt_path") is None:

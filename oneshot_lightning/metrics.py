@@ -21,6 +21,7 @@ from torchmetrics.functional.image import (
 )
 
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import quantize
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -74,6 +75,8 @@ class PerImageMean(Metric):
 
     full_state_update = False
     higher_is_better = True
+    #: Per-image values of each update; one tensor once gathered across processes.
+    values: list[Tensor] | Tensor
 
     def __init__(self, function: Callable[[Tensor, Tensor], Tensor]) -> None:
         super().__init__()
@@ -82,16 +85,19 @@ class PerImageMean(Metric):
 
     def update(self, pred: Tensor, target: Tensor) -> None:
         """Add (B, C, H, W) predictions and targets."""
+        assert isinstance(self.values, list)
         self.values.append(self.function(pred, target).double())
 
+    @staticmethod
+    def last_update(metric: Metric) -> Tensor:
+        """(B,) values of the latest :meth:`update` of ``metric``, a :class:`PerImageMean`."""
+        assert isinstance(metric, PerImageMean) and isinstance(metric.values, list)
+        return metric.values[-1]
+
     def compute(self) -> Tensor:
+        """Mean over every image seen (on every process, once synchronised)."""
         values = self.values if isinstance(self.values, Tensor) else torch.cat(self.values)
         return values.mean().float()
-
-
-def quantize_8bit(image: Tensor) -> Tensor:
-    """Round [0, 1] values to the 256 levels an 8-bit image file holds."""
-    return (image.clamp(0, 1) * 255).round() / 255
 
 
 def rgb_to_y(image: Tensor) -> Tensor:
@@ -107,17 +113,20 @@ def rgb_to_y(image: Tensor) -> Tensor:
 
 def psnr_y(pred: Tensor, target: Tensor, border: int) -> Tensor:
     """Super-resolution PSNR: 8-bit outputs, MATLAB luma, ``border`` (= scale) shaved; (B,)."""
-    return psnr(rgb_to_y(quantize_8bit(pred)), rgb_to_y(quantize_8bit(target)), border)
+    return psnr(rgb_to_y(quantize(pred)), rgb_to_y(quantize(target)), border)
 
 
 def ssim_y(pred: Tensor, target: Tensor, border: int) -> Tensor:
     """Super-resolution SSIM on the same luma as :func:`psnr_y`; (B,)."""
-    return ssim(rgb_to_y(quantize_8bit(pred)), rgb_to_y(quantize_8bit(target)), border)
+    return ssim(rgb_to_y(quantize(pred)), rgb_to_y(quantize(target)), border)
 
 
 def metric_functions(scale: int = 1) -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
-    """The per-image metrics of a task: ``psnr``, ``ssim`` (RGB), plus ``psnr_y``, ``ssim_y``
-    (MATLAB luma, 8-bit, border = scale) for super-resolution (``scale`` > 1)."""
+    """The per-image metrics of a task, by name.
+
+    ``psnr``, ``ssim`` (RGB), plus ``psnr_y``, ``ssim_y`` (MATLAB luma, 8-bit, border =
+    scale) for super-resolution (``scale`` > 1).
+    """
     functions: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"psnr": psnr, "ssim": ssim}
     if scale > 1:
         functions["psnr_y"] = partial(psnr_y, border=scale)

@@ -6,18 +6,7 @@ import torch
 from kornia.augmentation import AugmentationSequential, RandomHorizontalFlip, RandomVerticalFlip
 from torch import Tensor, nn
 
-
-def random_transpose(
-    pair: tuple[Tensor, Tensor], p: float = 0.5, generator: torch.Generator | None = None
-) -> tuple[Tensor, Tensor]:
-    """Swap H and W of the same randomly chosen samples of both (B, C, H, W) tensors."""
-    first, second = pair
-    chosen = torch.rand(first.shape[0], generator=generator) < p
-    chosen = chosen.to(first.device)[:, None, None, None]
-    return (
-        torch.where(chosen, first.transpose(-1, -2), first),
-        torch.where(chosen, second.transpose(-1, -2), second),
-    )
+from oneshot_lightning.functional import transpose_where
 
 
 class PairedDihedral(nn.Module):
@@ -38,4 +27,5 @@ class PairedDihedral(nn.Module):
     def forward(self, degraded: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
         """(B, C, h, w), (B, C, H, W) square patches -> the same shapes, transformed alike."""
         degraded, clean = self.flips(degraded, clean)
-        return random_transpose((degraded, clean))
+        chosen = (torch.rand(degraded.shape[0]) < 0.5).to(degraded.device)
+        return transpose_where(chosen, degraded), transpose_where(chosen, clean)

@@ -8,164 +8,30 @@ to the photo), or the bundled sample.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader
 
+from oneshot_lightning.batch import Batch
 from oneshot_lightning.data.augment import PairedDihedral
-from oneshot_lightning.data.degradations import Degradation, noise_generator
+from oneshot_lightning.data.datasets import (
+    ImageFiles,
+    ImagePairs,
+    PatchPairStream,
+    TestPairs,
+    check_pair,
+    pair_by_stem,
+)
+from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_image
-from oneshot_lightning.data.patches import sample_from_pairs
-from oneshot_lightning.data.resize import imresize, mod_crop
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import imresize, mod_crop, noise_generator, require_size
 from oneshot_lightning.metrics import SSIM_WINDOW
 
 #: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
 SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
-
-
-class PatchPairStream(IterableDataset):
-    """Endless-looking stream of aligned random patch batches from one image pair.
-
-    Each iteration yields ``steps`` batches ``((B, C, p, p), (B, C, s p, s p))``. The generator
-    is seeded once per process from ``seed`` and the rank, so ranks draw different patches
-    and a rerun with the same seed draws the same ones. ``extra`` pairs (e.g. made from
-    shrunk copies of the clean image) share the draw in proportion to their areas.
-    """
-
-    def __init__(
-        self,
-        degraded: Tensor,
-        clean: Tensor,
-        patch_size: int,
-        batch_size: int,
-        steps: int,
-        seed: int,
-        scale: int = 1,
-        extra: Sequence[tuple[Tensor, Tensor]] = (),
-    ) -> None:
-        self.scale = scale
-        self.pairs = [(degraded, clean), *extra]
-        self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
-        self.seed = seed
-        self.generator: torch.Generator | None = None
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        if self.generator is None:
-            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-            self.generator = torch.Generator().manual_seed(self.seed + 1_000_003 * rank)
-        for _ in range(self.steps):
-            yield sample_from_pairs(
-                self.pairs, self.batch_size, self.patch_size, self.generator, self.scale
-            )
-
-
-class ImagePairs(Dataset):
-    """Whole-image pairs ``{"input": (C, h, w), "target": (C, H, W), "name": str}``."""
-
-    def __init__(self, pairs: list[tuple[Tensor, Tensor, str]]) -> None:
-        self.pairs = pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        degraded, clean, name = self.pairs[index]
-        return {"input": degraded, "target": clean, "name": name}
-
-
-class TestPairs(Dataset):
-    """Pairs read lazily from files; a missing input is made from its target by degradation."""
-
-    def __init__(
-        self,
-        targets: list[Path],
-        inputs: list[Path] | None,
-        degradation: Degradation | None,
-        seed: int,
-        scale: int = 1,
-    ) -> None:
-        self.targets, self.inputs = targets, inputs
-        self.degradation, self.seed, self.scale = degradation, seed, scale
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        clean = read_image(self.targets[index])
-        if self.inputs is not None:
-            degraded = read_image(self.inputs[index])
-            what = f"{self.inputs[index]} / {self.targets[index]}"
-            clean = check_pair(degraded, clean, what, self.scale)
-        else:
-            assert self.degradation is not None
-            clean = mod_crop(clean, self.scale)
-            generator = noise_generator(self.seed, index + 1)
-            degraded = self.degradation(clean[None], generator, self.scale)[0]
-        return {"input": degraded, "target": clean, "name": self.targets[index].stem}
-
-
-class ImageFiles(Dataset):
-    """Images to restore: ``{"image": (C, H, W), "path": str}``, each at least ``min_size``."""
-
-    def __init__(self, paths: list[Path], min_size: int = 1) -> None:
-        self.paths, self.min_size = paths, min_size
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        image = read_image(self.paths[index])
-        if min(image.shape[-2:]) < self.min_size:
-            raise InputError(
-                f"{self.paths[index]} ({image.shape[-1]}x{image.shape[-2]}) is smaller than "
-                f"one {self.min_size}x{self.min_size} patch"
-            )
-        return {"image": image, "path": str(self.paths[index])}
-
-
-def check_pair(degraded: Tensor, clean: Tensor, what: str, scale: int = 1) -> Tensor:
-    """The clean image cropped to ``scale`` times the degraded one's size, if that fits.
-
-    Raises :class:`InputError` when the (C, H, W) sizes or channels of the pair don't fit.
-    """
-    height, width = degraded.shape[-2:]
-    fits = all(
-        scale * low <= high < scale * (low + 1)
-        for low, high in zip((height, width), clean.shape[-2:])
-    )
-    if not fits:
-        expected = f"{scale * width}x{scale * height}" + (
-            f" (up to {scale - 1} more rows/columns, cropped)" if scale > 1 else ""
-        )
-        raise InputError(
-            f"pair sizes don't fit: input is {width}x{height}, target is {clean.shape[-1]}x"
-            f"{clean.shape[-2]} (WxH), expected a target of {expected} at scale {scale} "
-            f"for {what}"
-        )
-    if degraded.shape[0] != clean.shape[0]:
-        raise InputError(
-            f"pair channels differ: input has {degraded.shape[0]}, target has {clean.shape[0]} "
-            f"for {what}"
-        )
-    return clean[:, : scale * height, : scale * width]
-
-
-def pair_by_stem(inputs: list[Path], targets: list[Path]) -> list[Path]:
-    """Order ``inputs`` like ``targets`` by file stem; raise if any target has no input."""
-    by_stem = {path.stem: path for path in inputs}
-    missing = [path.stem for path in targets if path.stem not in by_stem]
-    if missing:
-        raise InputError(f"no test input named like these targets: {', '.join(missing)}")
-    return [by_stem[path.stem] for path in targets]
 
 
 class OneShotDataModule(LightningDataModule):
@@ -260,12 +126,12 @@ class OneShotDataModule(LightningDataModule):
 
     def load_training_pair(self) -> tuple[Tensor, Tensor]:
         """The (degraded, clean) training images, each (C, H, W)."""
-        if self.pair_given:
+        if self.input is not None and self.target is not None:
             degraded = read_image(self.input)
             return degraded, check_pair(
                 degraded, read_image(self.target), f"{self.input} / {self.target}", self.scale
             )
-        if self.zero_shot:
+        if self.input is not None:  # zero-shot
             if self.degradation is None:
                 raise InputError(
                     "data.input alone (zero-shot mode) needs data.degradation, the known "
@@ -316,6 +182,7 @@ class OneShotDataModule(LightningDataModule):
         return pairs
 
     def setup(self, stage: str) -> None:
+        """Read and check the images the ``stage`` needs."""
         if stage in ("fit", "validate"):
             self.setup_fit()
         elif stage == "test":
@@ -328,6 +195,7 @@ class OneShotDataModule(LightningDataModule):
             self.predict_dataset = ImageFiles(list_images(predict), self.patch_size)
 
     def setup_fit(self) -> None:
+        """The training patch stream and the validation pair."""
         degraded, clean = self.load_training_pair()
         if self.val_input is not None or self.val_target is not None:
             if self.val_target is None:
@@ -344,12 +212,9 @@ class OneShotDataModule(LightningDataModule):
             val = (val_degraded, val_clean)
         else:
             train, val = self.split_strip(degraded, clean)
+        size = self.patch_size
         height, width = train[0].shape[-2:]
-        if min(height, width) < self.patch_size:
-            raise InputError(
-                f"training image region {width}x{height} is smaller than one "
-                f"{self.patch_size}x{self.patch_size} patch"
-            )
+        require_size(height, width, size, f"one {size}x{size} patch", "training image region")
         # Shrunk copies come from the training part only: the validation strip stays unseen.
         first, *extra = self.scaled_pairs(*train)
         self.train_dataset = PatchPairStream(
@@ -390,6 +255,7 @@ class OneShotDataModule(LightningDataModule):
         )
 
     def setup_test(self) -> None:
+        """The test pairs: files paired by name, or targets degraded here."""
         if self.test_target is None:
             raise InputError(
                 "test needs --data.test_target (and --data.test_input, or a "
@@ -407,19 +273,27 @@ class OneShotDataModule(LightningDataModule):
         self.test_dataset = TestPairs(targets, inputs, self.degradation, self.seed, self.scale)
 
     def train_dataloader(self) -> DataLoader:
+        """The patch stream, batched by itself."""
         return DataLoader(self.train_dataset, batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
+        """One whole image per batch."""
         return DataLoader(self.val_dataset, batch_size=1)
 
     def test_dataloader(self) -> DataLoader:
+        """One whole image per batch."""
         return DataLoader(self.test_dataset, batch_size=1)
 
     def predict_dataloader(self) -> DataLoader:
+        """One whole image per batch."""
         return DataLoader(self.predict_dataset, batch_size=1)
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        # Augment on the device, after transfer, and only the training patches.
+    def prediction_paths(self) -> list[Path]:
+        """The files ``predict`` restores, in the order of its batches (after ``setup``)."""
+        return self.predict_dataset.paths
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """Augment the training patches, on the device, after transfer."""
         if self.augmentation is not None and self.trainer is not None and self.trainer.training:
-            return self.augmentation(*batch)
+            batch["input"], batch["target"] = self.augmentation(batch["input"], batch["target"])
         return batch

@@ -6,43 +6,21 @@ Functions first, ``nn.Module`` wrappers after; images are (B, C, H, W) floats in
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
-from kornia.filters import filter2d
 from torch import Tensor, nn
 
 from oneshot_lightning.data.io import read_image
-from oneshot_lightning.data.resize import bicubic_downscale
 from oneshot_lightning.errors import InputError
-
-
-def gaussian_kernel(
-    size: int, sigma: float, sigma_y: float | None = None, angle: float = 0.0
-) -> Tensor:
-    """A (size, size) Gaussian kernel summing to 1.
-
-    Args:
-        size: odd side length in pixels.
-        sigma: standard deviation along the (rotated) x axis, in pixels.
-        sigma_y: standard deviation along the (rotated) y axis; ``None`` means isotropic.
-        angle: rotation of the x axis, in degrees, clockwise as seen on screen (rows grow
-            downwards).
-    """
-    if size < 1 or size % 2 == 0:
-        raise InputError(f"blur kernel size must be a positive odd integer, got {size}")
-    sigma_y = sigma if sigma_y is None else sigma_y
-    if sigma <= 0 or sigma_y <= 0:
-        raise InputError(f"blur sigma must be positive, got {sigma} and {sigma_y}")
-    coords = torch.arange(size, dtype=torch.float64) - size // 2
-    y, x = torch.meshgrid(coords, coords, indexing="ij")
-    theta = math.radians(angle)
-    u = x * math.cos(theta) + y * math.sin(theta)
-    v = -x * math.sin(theta) + y * math.cos(theta)
-    kernel = torch.exp(-0.5 * ((u / sigma) ** 2 + (v / sigma_y) ** 2))
-    return (kernel / kernel.sum()).float()
+from oneshot_lightning.functional import (
+    add_gaussian_noise,
+    bicubic_downscale,
+    convolve,
+    gaussian_kernel,
+    quantize,
+)
 
 
 def load_kernel(path: str | Path) -> Tensor:
@@ -65,37 +43,6 @@ def load_kernel(path: str | Path) -> Tensor:
     return kernel / kernel.sum()
 
 
-def blur(image: Tensor, kernel: Tensor, border: str = "reflect") -> Tensor:
-    """Convolve (B, C, H, W) with a (kh, kw) kernel, padding the borders by ``border``."""
-    kh, kw = kernel.shape
-    if border == "reflect" and (image.shape[-2] <= kh // 2 or image.shape[-1] <= kw // 2):
-        raise InputError(
-            f"image {tuple(image.shape[-2:])} is too small for a {kh}x{kw} blur kernel"
-        )
-    # filter2d correlates; flipping the kernel makes it a true convolution.
-    flipped = kernel.flip(-2, -1).to(image)[None]
-    return filter2d(image, flipped, border_type=border)
-
-
-def add_gaussian_noise(
-    image: Tensor, sigma: float, generator: torch.Generator | None = None
-) -> Tensor:
-    """Add white Gaussian noise of standard deviation ``sigma`` (same units as the image)."""
-    noise = torch.randn(image.shape, generator=generator, dtype=image.dtype, device=image.device)
-    return image + sigma * noise
-
-
-def noise_generator(seed: int, index: int = 0) -> torch.Generator:
-    """The generator for image ``index`` of a set degraded with ``seed``: one draw each."""
-    return torch.Generator().manual_seed(seed + 7919 * index)
-
-
-def quantize(image: Tensor, bits: int = 8) -> Tensor:
-    """Clip to [0, 1] and round to ``2**bits - 1`` levels, as saving an image file does."""
-    levels = 2**bits - 1
-    return (image.clamp(0, 1) * levels).round() / levels
-
-
 class Blur(nn.Module):
     """Convolution with a fixed kernel (reflect borders); subclasses say where it comes from."""
 
@@ -108,7 +55,7 @@ class Blur(nn.Module):
 
     def forward(self, image: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, H, W)."""
-        return blur(image, self.kernel, self.border)
+        return convolve(image, self.kernel, self.border)
 
 
 class GaussianBlur(Blur):

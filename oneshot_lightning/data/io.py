@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import quantize
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -73,7 +74,7 @@ def _to_array(image: Image.Image) -> np.ndarray:
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
     """Quantise a (C, H, W) tensor in [0, 1] to an 8-bit (H, W) or (H, W, C) array."""
-    array = (image.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
+    array = (quantize(image.detach().float()) * 255).round().to(torch.uint8).cpu().numpy()
     return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
 
 

@@ -11,6 +11,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor, nn
 
+from oneshot_lightning.batch import Batch
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models.restoration import RestorationModule
 
@@ -38,7 +39,8 @@ class AdversarialModule(RestorationModule):
         discriminator_optimizer: builds the discriminator's optimizer.
         adversarial_weight: weight of the generator's adversarial loss beside l1.
         region: output side of each training crop, in input pixels.
-        cosine_decay, tile_size, metric_border, self_ensemble: as in RestorationModule.
+        settings: RestorationModule's other arguments (``cosine_decay``, ``tile_size``,
+            ``metric_border``, ``self_ensemble``, ...).
     """
 
     architecture = ("net", "discriminator")
@@ -51,32 +53,22 @@ class AdversarialModule(RestorationModule):
         discriminator_optimizer: OptimizerCallable = torch.optim.Adam,
         adversarial_weight: float = 0.01,
         region: int = 16,
-        cosine_decay: bool = True,
-        tile_size: int = 512,
-        metric_border: int = 0,
-        self_ensemble: bool = False,
+        **settings: Any,
     ) -> None:
-        super().__init__(
-            net=net,
-            optimizer=optimizer,
-            cosine_decay=cosine_decay,
-            tile_size=tile_size,
-            metric_border=metric_border,
-            self_ensemble=self_ensemble,
-        )
+        super().__init__(net=net, optimizer=optimizer, **settings)
         if adversarial_weight < 0:
             raise InputError(f"model.adversarial_weight must be >= 0, got {adversarial_weight}")
-        judged = region * net.scale
+        judged = region * self.net.scale
         reduction = getattr(discriminator, "reduction", 1)
         if judged < reduction:
             raise InputError(
                 f"model.region {region} gives {judged}x{judged} outputs, fewer than the "
                 f"{reduction}x{reduction} pixels behind one discriminator logit"
             )
-        if getattr(discriminator, "channels", net.channels) != net.channels:
+        channels = getattr(discriminator, "channels", self.net.channels)
+        if channels != self.net.channels:
             raise InputError(
-                f"the discriminator reads {discriminator.channels} channels, the net "
-                f"writes {net.channels}"
+                f"the discriminator reads {channels} channels, the net writes {self.net.channels}"
             )
         self.discriminator = discriminator
         self.discriminator_optimizer = discriminator_optimizer
@@ -89,9 +81,11 @@ class AdversarialModule(RestorationModule):
         return self.region + self.net.context - 1
 
     def setup(self, stage: str) -> None:
+        """Check the data's scale, and that DDP may leave parameters unused."""
         super().setup(stage)
         strategy = self.trainer.strategy
         # Each backward reaches only one of the two nets, which DDP's default reducer rejects.
+        # DDPStrategy keeps its options private (pinned by tests/test_lightning_api.py).
         if (
             stage == "fit"
             and isinstance(strategy, DDPStrategy)
@@ -114,13 +108,17 @@ class AdversarialModule(RestorationModule):
         return self.net.forward_valid(degraded)
 
     def configure_optimizers(self) -> Any:
+        """The generator's and the discriminator's optimizers, each with the cosine schedule."""
         generator = self.optimizer(self.net.parameters())
         discriminator = self.discriminator_optimizer(self.discriminator.parameters())
         return [self.with_schedule(generator), self.with_schedule(discriminator)]
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        generator_optimizer, discriminator_optimizer = self.optimizers()
-        restored, clean = self.paired_outputs(*batch)
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        """One discriminator step, then one generator step, on a batch of patch pairs."""
+        optimizers = self.optimizers()
+        assert isinstance(optimizers, list)  # configure_optimizers gives two
+        generator_optimizer, discriminator_optimizer = optimizers
+        restored, clean = self.paired_outputs(batch["input"], batch["target"])
 
         real_logits = self.discriminator(clean)
         fake_logits = self.discriminator(restored.detach())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import math
+import time
 from typing import Any
 
 import torch
@@ -15,25 +15,29 @@ from rich.console import Console
 from rich.table import Table
 from torch import Tensor, nn
 
-from oneshot_lightning.data.patches import center_crop
+from oneshot_lightning.batch import Batch
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.metrics import quality_metrics, shave
-from oneshot_lightning.models.inference import (
+from oneshot_lightning.functional import (
+    DIHEDRAL_COUNT,
+    center_crop,
+    dihedral,
     match_channels,
     pad_for_patches,
+    quantize,
     restore_channels,
     tiled,
+    undo_dihedral,
 )
-
-#: What every restoration net has beside ``forward`` (see :mod:`oneshot_lightning.models.nets`).
-NET_ATTRIBUTES = ("channels", "patch_size", "context", "stride", "scale", "forward_valid")
+from oneshot_lightning.metrics import PerImageMean, quality_metrics, shave
+from oneshot_lightning.models.nets.protocol import RestorationNet, restoration_net
 
 
 class RestorationModule(LightningModule):
     """Train a patch network ``net`` with l1 on random patch pairs; restore whole images.
 
-    ``net`` maps (N, C, p, p) patches to centred (N, C, q, q) outputs compared with the
-    centre of the clean patch, and has ``forward_valid`` for whole images (see ``nets``).
+    ``net`` is a :class:`~oneshot_lightning.models.nets.RestorationNet`: it maps (N, C, p, p)
+    patches to centred (N, C, q, q) outputs compared with the centre of the clean patch, and
+    has ``forward_valid`` for whole images. Batches follow :mod:`oneshot_lightning.batch`.
     Subclasses change how a batch trains (``training_step``, ``generate``,
     ``configure_optimizers``) and share validation, test, predict and checkpoints.
 
@@ -47,6 +51,8 @@ class RestorationModule(LightningModule):
         metric_border: pixels shaved from each side before val/test metrics.
         self_ensemble: restore each image in its 8 flips/transposes and average (8x the
             time of a plain restore).
+        metric_bits: test outputs are rounded to this many bits before scoring, as the file
+            ``predict`` writes holds them (``None``: scored unrounded).
     """
 
     #: Init args that shape the weights; ``predict``/``test`` take them from the checkpoint.
@@ -60,22 +66,18 @@ class RestorationModule(LightningModule):
         tile_size: int = 512,
         metric_border: int = 0,
         self_ensemble: bool = False,
+        metric_bits: int | None = 8,
     ) -> None:
         super().__init__()
-        missing = [name for name in NET_ATTRIBUTES if not hasattr(net, name)]
-        if missing:
-            raise InputError(
-                f"model.net {type(net).__name__} lacks {', '.join(missing)}: a restoration net "
-                "declares " + ", ".join(NET_ATTRIBUTES) + " (see oneshot_lightning.models.nets)"
-            )
         # Under the CLI this records the config (class paths), so predict needs only the checkpoint.
         self.save_hyperparameters()
-        self.net = net
+        self.net: RestorationNet = restoration_net(net)
         self.optimizer = optimizer
         self.cosine_decay = cosine_decay
         self.tile_size = tile_size
         self.metric_border = metric_border
         self.self_ensemble = self_ensemble
+        self.metric_bits = metric_bits
         self.val_metrics = quality_metrics("val/", self.scale)
         self.test_metrics = quality_metrics("test/", self.scale)
         self.test_rows: list[dict[str, Any]] = []
@@ -91,8 +93,9 @@ class RestorationModule(LightningModule):
         return self.net.scale
 
     def setup(self, stage: str) -> None:
+        """Check that the data's scale is the net's."""
         # predict needs no pairs, so only the stages that read pairs must agree on the scale.
-        data_scale = getattr(self.trainer.datamodule, "scale", self.scale)
+        data_scale = getattr(getattr(self.trainer, "datamodule", None), "scale", self.scale)
         if stage != "predict" and data_scale != self.scale:
             raise InputError(
                 f"data.scale is {data_scale} but the model's net works at scale {self.scale}: "
@@ -100,6 +103,7 @@ class RestorationModule(LightningModule):
             )
 
     def configure_optimizers(self) -> Any:
+        """The injected optimizer over all parameters, with the cosine schedule if set."""
         return self.with_schedule(self.optimizer(self.parameters()))
 
     def with_schedule(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
@@ -139,8 +143,9 @@ class RestorationModule(LightningModule):
         """l1 between the net's output for (N, C, p, p) patches and the clean patch centres."""
         return F.l1_loss(*self.paired_outputs(degraded, clean))
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        loss = self.patch_loss(*batch)
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
+        """l1 on one batch of random patch pairs."""
+        loss = self.patch_loss(batch["input"], batch["target"])
         self.stop_unless_finite(loss)
         self.log("train/loss", loss, prog_bar=True)
         return loss
@@ -160,13 +165,10 @@ class RestorationModule(LightningModule):
         """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1]."""
         if not self.self_ensemble:
             return self.restore_once(image).clamp(0, 1)
-        total = 0
-        for flip, transpose in itertools.product(((), (-1,), (-2,), (-2, -1)), (False, True)):
-            view = image.flip(flip) if flip else image
-            restored = self.restore_once(view.transpose(-1, -2) if transpose else view)
-            restored = restored.transpose(-1, -2) if transpose else restored
-            total = total + (restored.flip(flip) if flip else restored)
-        return (total / 8).clamp(0, 1)
+        total = self.restore_once(image)
+        for index in range(1, DIHEDRAL_COUNT):
+            total += undo_dihedral(self.restore_once(dihedral(image, index)), index)
+        return (total / DIHEDRAL_COUNT).clamp(0, 1)
 
     def restore_once(self, image: Tensor) -> Tensor:
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
@@ -176,12 +178,14 @@ class RestorationModule(LightningModule):
         output = tiled(self.net.forward_valid, padded, context, tile, self.scale)
         return restore_channels(output, image.shape[1])
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        """Restore one whole validation image and update ``val/`` metrics."""
         restored = self.restore(batch["input"])
         border = self.metric_border
         self.val_metrics.update(shave(restored, border), shave(batch["target"], border))
 
     def on_validation_epoch_end(self) -> None:
+        """Log the validation metrics; stop if they are not finite."""
         values = self.val_metrics.compute()
         # Runs before the checkpoint callbacks: weights that went bad on the last step of an
         # epoch are never saved.
@@ -197,23 +201,29 @@ class RestorationModule(LightningModule):
             f"(lower the learning rate, model.{rate}.init_args.lr)"
         )
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        """Restore whole test images, score them and keep a per-image row for the table."""
+        start = time.perf_counter()
         restored = self.restore(batch["input"])
+        seconds = time.perf_counter() - start
+        if self.metric_bits is not None:
+            restored = quantize(restored, self.metric_bits)
         restored, target = (
             shave(restored, self.metric_border),
             shave(batch["target"], self.metric_border),
         )
         self.test_metrics.update(restored, target)
         per_image = {
-            name: metric.values[-1].tolist()
+            name: PerImageMean.last_update(metric).tolist()
             for name, metric in self.test_metrics.items(keep_base=True, copy_state=False)
         }
+        megapixels = batch["target"][0, 0].numel() / 1e6
         for index, image_name in enumerate(batch["name"]):
-            self.test_rows.append(
-                {"image": image_name} | {k: v[index] for k, v in per_image.items()}
-            )
+            row = {"image": image_name} | {k: v[index] for k, v in per_image.items()}
+            self.test_rows.append(row | {"s_per_mp": seconds / len(batch["name"]) / megapixels})
 
     def on_test_epoch_end(self) -> None:
+        """Log the mean test metrics and print the per-image table."""
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
         self.print_test_table()
@@ -224,7 +234,8 @@ class RestorationModule(LightningModule):
         """Per-image metrics, as measured on this process."""
         if not self.test_rows:
             return
-        title = f"per-image quality (data range 1, border {self.metric_border}"
+        bits = "unrounded" if self.metric_bits is None else f"{self.metric_bits}-bit outputs"
+        title = f"per-image quality ({bits}, data range 1, border {self.metric_border}"
         title += f"; _y: MATLAB luma, 8-bit, border {self.scale})" if self.scale > 1 else ")"
         table = Table(title=title)
         columns = list(self.test_rows[0])
@@ -233,11 +244,12 @@ class RestorationModule(LightningModule):
         for row in self.test_rows:
             table.add_row(
                 *(
-                    value if isinstance(value, str) else f"{value:.{2 if 'psnr' in key else 4}f}"
+                    value if isinstance(value, str) else f"{value:.{4 if 'ssim' in key else 2}f}"
                     for key, value in row.items()
                 )
             )
         Console().print(table)
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        return self.restore(batch["image"])
+    def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """Restore whole images: (B, C, H, W) -> (B, C, s H, s W) in [0, 1]."""
+        return self.restore(batch["input"])

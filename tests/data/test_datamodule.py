@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE, PatchPairStream, pair_by_stem
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.datasets import PatchPairStream, pair_by_stem
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.errors import InputError
@@ -19,7 +20,8 @@ def test_sample_pair_with_held_out_strip() -> None:
         degradation=blur_noise(), patch_size=7, batch_size=32, steps_per_epoch=3, val_fraction=0.25
     )
     data.setup("fit")
-    degraded, clean = next(iter(data.train_dataloader()))
+    batch = next(iter(data.train_dataloader()))
+    degraded, clean = batch["input"], batch["target"]
     assert degraded.shape == clean.shape == (32, 3, 7, 7)
     assert len(list(data.train_dataloader())) == 3
     val = next(iter(data.val_dataloader()))
@@ -116,7 +118,7 @@ def test_patch_stream_is_seeded_per_rank(monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
         monkeypatch.setattr(torch.distributed, "get_rank", lambda: rank)
         stream = PatchPairStream(image, image, patch_size=5, batch_size=8, steps=1, seed=3)
-        return next(iter(stream))[0]
+        return next(iter(stream))["input"]
 
     torch.testing.assert_close(first_batch(0), first_batch(0))  # reproducible per rank
     torch.testing.assert_close(first_batch(1), first_batch(1))

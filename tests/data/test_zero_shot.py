@@ -9,10 +9,11 @@ import torch
 
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
-from oneshot_lightning.data.degradations import Degradation, GaussianBlur, noise_generator
+from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
-from oneshot_lightning.data.resize import bicubic_downscale, imresize
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import noise_generator
+from oneshot_lightning.functional.resize import bicubic_downscale, imresize
 
 
 def blur_noise() -> Degradation:
@@ -65,7 +66,8 @@ def test_shrunk_copies_come_from_the_training_rows_only() -> None:
         small_clean, imresize(clean[None], (109, 128))[0, :, :108].clamp(0, 1)
     )
     assert small_degraded.shape == (3, 54, 64)
-    low, high = next(iter(data.train_dataloader()))
+    batch = next(iter(data.train_dataloader()))
+    low, high = batch["input"], batch["target"]
     assert low.shape == (64, 3, 5, 5) and high.shape == (64, 3, 10, 10)
 
 

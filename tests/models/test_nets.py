@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from oneshot_lightning.data.patches import center_crop
-from oneshot_lightning.data.resize import bicubic_upscale
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional.patches import center_crop
+from oneshot_lightning.functional.resize import bicubic_upscale
 from oneshot_lightning.models import RestorationModule
 from oneshot_lightning.models.nets import BicubicInput, RNNPatch2Patch, RNNSparseCoder, UNet
 from tests.models.test_rnn import every_window

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from oneshot_lightning.data.patches import extract_patches
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional.patches import extract_patches
 from oneshot_lightning.models.nets import RNNSparseCoder
 
 
@@ -65,5 +65,5 @@ def test_bad_settings(kwargs: dict, message: str) -> None:
 
 
 def test_image_smaller_than_a_patch() -> None:
-    with pytest.raises(InputError, match="smaller than a 11x11 patch"):
+    with pytest.raises(InputError, match="smaller than one 11x11 patch"):
         RNNSparseCoder().forward_valid(torch.rand(1, 3, 10, 40))

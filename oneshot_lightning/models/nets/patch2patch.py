@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import require_size
 from oneshot_lightning.models.nets.rnn import RNNSparseCoder
 
 
@@ -71,11 +72,8 @@ class RNNPatch2Patch(RNNSparseCoder):
         """
         p, stride = self.patch_size, self.stride
         batch, channels, height, width = image.shape
-        if min(height, width) < self.context:
-            raise InputError(
-                f"image {width}x{height} is smaller than the {self.context}x{self.context} "
-                "context of a Patch2Patch net"
-            )
+        context = self.context
+        require_size(height, width, context, f"the {context}x{context} context of the net")
         grid_rows = (height - p) // stride + 1
         total = image.new_zeros(batch, channels, height, width)
         for first in range(0, grid_rows, self.chunk_rows):

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from oneshot_lightning.data.resize import bicubic_upscale_valid
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import bicubic_upscale_valid, require_size
 
 
 class RNNSparseCoder(nn.Module):
@@ -108,9 +108,8 @@ class RNNSparseCoder(nn.Module):
         rows at a time.
         """
         p = self.patch_size
-        height, width = image.shape[-2] - p + 1, image.shape[-1] - p + 1
-        if height < 1 or width < 1:
-            raise InputError(f"image {tuple(image.shape[-2:])} is smaller than a {p}x{p} patch")
+        require_size(image.shape[-2], image.shape[-1], p, f"one {p}x{p} patch")
+        height = image.shape[-2] - p + 1
         bands = [
             self._band(image[:, :, top : top + min(self.band_rows, height - top) + p - 1])
             for top in range(0, height, self.band_rows)

@@ -75,18 +75,21 @@ class UNet(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
         # Zero output: the residual net starts as the identity, as the RNN nets do.
         nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        nn.init.zeros_(self.head.bias)  # type: ignore[arg-type]  # a Conv2d with bias
 
     def forward(self, patches: Tensor) -> Tensor:
         """(N, C, p, p) -> (N, C, p - 2 margin, p - 2 margin) restored centres."""
         return self.restore_cropped(patches, self.margin)
 
     def forward_valid(self, image: Tensor) -> Tensor:
-        """(B, C, h + 2 r, w + 2 r) -> (B, C, h, w), r the receptive radius: every output reads
-        only real pixels, none of the zero padding."""
+        """(B, C, h + 2 r, w + 2 r) -> (B, C, h, w), r the receptive radius.
+
+        Every output reads only real pixels, none of the zero padding.
+        """
         return self.restore_cropped(image, self.radius)
 
     def restore_cropped(self, image: Tensor, crop: int) -> Tensor:

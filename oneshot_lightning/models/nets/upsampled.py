@@ -6,8 +6,9 @@ import math
 
 from torch import Tensor, nn
 
-from oneshot_lightning.data.resize import bicubic_upscale_valid
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import bicubic_upscale_valid
+from oneshot_lightning.models.nets.protocol import RestorationNet, restoration_net
 
 
 class BicubicInput(nn.Module):
@@ -24,16 +25,18 @@ class BicubicInput(nn.Module):
 
     def __init__(self, net: nn.Module, scale: int = 2) -> None:
         super().__init__()
+        inner = restoration_net(net, "net.net")
         if scale < 1:
             raise InputError(f"net.scale must be a positive integer, got {scale}")
-        if net.scale != 1:
+        if inner.scale != 1:
             raise InputError("BicubicInput wraps a scale-1 net; set the scale on BicubicInput")
-        if net.stride != 1 or net.context != net.patch_size:
+        if inner.stride != 1 or inner.context != inner.patch_size:
             raise InputError("BicubicInput wraps a Patch2Pixel net (e.g. RNNSparseCoder)")
-        self.net, self.scale, self.channels = net, scale, net.channels
+        self.net: RestorationNet = inner
+        self.scale, self.channels = scale, inner.channels
         # Low-resolution radius whose bicubic upscaling holds the inner net's window around
         # every sub-pixel of the centre pixel.
-        self.radius = 2 + math.ceil((net.patch_size // 2) / scale)
+        self.radius = 2 + math.ceil((inner.patch_size // 2) / scale)
         self.patch_size = self.context = 2 * self.radius + 1
         self.stride = 1
 

@@ -13,7 +13,8 @@ def extract_patches(image: Tensor, top: Tensor, left: Tensor, size: int) -> Tens
 
     Args:
         image: (C, H, W).
-        top, left: (N,) integer corner coordinates; every patch must lie inside the image.
+        top: (N,) integer row of each patch's top-left corner.
+        left: (N,) integer column of that corner; every patch must lie inside the image.
         size: patch side in pixels.
 
     Returns:
@@ -41,7 +42,10 @@ def sample_patch_pairs(
     Args:
         degraded: (C, h, w).
         clean: (C, scale * h, scale * w).
+        count: how many pairs to draw.
+        size: side of the degraded patches, in pixels.
         generator: CPU generator that makes the draw reproducible.
+        scale: super-resolution factor s (clean pixels per degraded pixel).
 
     Returns:
         ((count, C, size, size), (count, C, scale * size, scale * size)).
@@ -70,6 +74,10 @@ def sample_from_pairs(
 
     Args:
         pairs: (degraded (C, h, w), clean (C, scale * h, scale * w)), sizes may differ.
+        count: how many patch pairs to draw in all.
+        size: side of the degraded patches, in pixels.
+        generator: CPU generator that makes the draw reproducible.
+        scale: super-resolution factor s.
 
     Returns:
         ((count, C, size, size), (count, C, scale * size, scale * size)), grouped by pair.

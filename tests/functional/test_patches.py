@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from oneshot_lightning.data.patches import (
+from oneshot_lightning.functional.patches import (
     center_crop,
     extract_patches,
     sample_from_pairs,

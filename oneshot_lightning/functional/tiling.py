@@ -1,4 +1,4 @@
-"""Whole-image inference for patch networks: border padding, channel matching, tiling."""
+"""Whole-image inference for patch networks: size checks, border padding, channels, tiles."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from oneshot_lightning.errors import InputError
+
+
+def require_size(
+    height: int, width: int, minimum: int, what: str, name: str = "image"
+) -> None:
+    """Raise :class:`InputError` unless ``width`` x ``height`` has ``minimum`` pixels each way.
+
+    The message reads "``name`` (WxH) is smaller than ``what``", e.g. ``what`` = "one 11x11
+    patch" and ``name`` the file.
+    """
+    if min(height, width) < minimum:
+        raise InputError(f"{name} ({width}x{height}) is smaller than {what}")
 
 
 def match_channels(image: Tensor, channels: int) -> Tensor:
@@ -67,9 +79,11 @@ def pad_for_patches(image: Tensor, context: int) -> Tensor:
     ``context`` is the (odd) side of the window each output pixel of a net reads.
     """
     half = context // 2
-    if min(image.shape[-2:]) <= half:  # reflection needs more pixels than it mirrors
-        raise InputError(
-            f"image {image.shape[-1]}x{image.shape[-2]} is too small for the net, which "
-            f"needs at least {half + 1} pixels each way (it reads {context}x{context} windows)"
-        )
+    # Reflection needs more pixels than it mirrors.
+    height, width = image.shape[-2:]
+    least = half + 1
+    require_size(
+        height, width, least, f"{least}x{least}, the least for a net that reads "
+        f"{context}x{context} windows"
+    )
     return F.pad(image, (half, half, half, half), mode="reflect")

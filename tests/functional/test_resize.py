@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from oneshot_lightning.data.degradations import quantize
 from oneshot_lightning.data.io import list_images, read_image
-from oneshot_lightning.data.resize import (
+from oneshot_lightning.functional import quantize
+from oneshot_lightning.functional.resize import (
     bicubic_downscale,
     bicubic_upscale,
     bicubic_upscale_valid,

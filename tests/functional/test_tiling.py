@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.models.inference import (
+from oneshot_lightning.functional.tiling import (
     match_channels,
     pad_for_patches,
     restore_channels,
@@ -44,5 +44,6 @@ def test_channel_matching_round_trips() -> None:
 
 def test_padding_refuses_images_too_small_to_mirror() -> None:
     assert pad_for_patches(torch.rand(1, 1, 5, 9), 9).shape == (1, 1, 13, 17)
-    with pytest.raises(InputError, match="too small for the net, which needs at least 5"):
+    message = r"\(30x4\) is smaller than 5x5, the least for a net that reads 9x9"
+    with pytest.raises(InputError, match=message):
         pad_for_patches(torch.rand(1, 1, 4, 30), 9)

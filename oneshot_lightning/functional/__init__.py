@@ -1,0 +1,62 @@
+"""Pure tensor operations: resizing, patches, tiling, quantisation, symmetries, kernels, noise.
+
+Functions first (kornia's model): each says its shapes and units, takes tensors and plain
+numbers, and imports nothing from the rest of the package but :mod:`oneshot_lightning.errors`.
+Nets, LightningModules and the data module all build on them.
+"""
+
+from oneshot_lightning.functional.dihedral import (
+    DIHEDRAL_COUNT,
+    dihedral,
+    transpose_where,
+    undo_dihedral,
+)
+from oneshot_lightning.functional.kernels import convolve, gaussian_kernel
+from oneshot_lightning.functional.noise import add_gaussian_noise, noise_generator
+from oneshot_lightning.functional.patches import (
+    center_crop,
+    extract_patches,
+    sample_from_pairs,
+    sample_patch_pairs,
+)
+from oneshot_lightning.functional.quantize import quantize
+from oneshot_lightning.functional.resize import (
+    bicubic_downscale,
+    bicubic_upscale,
+    bicubic_upscale_valid,
+    imresize,
+    mod_crop,
+)
+from oneshot_lightning.functional.tiling import (
+    match_channels,
+    pad_for_patches,
+    require_size,
+    restore_channels,
+    tiled,
+)
+
+__all__ = [
+    "DIHEDRAL_COUNT",
+    "add_gaussian_noise",
+    "bicubic_downscale",
+    "bicubic_upscale",
+    "bicubic_upscale_valid",
+    "center_crop",
+    "convolve",
+    "dihedral",
+    "extract_patches",
+    "gaussian_kernel",
+    "imresize",
+    "match_channels",
+    "mod_crop",
+    "noise_generator",
+    "pad_for_patches",
+    "quantize",
+    "require_size",
+    "restore_channels",
+    "sample_from_pairs",
+    "sample_patch_pairs",
+    "tiled",
+    "transpose_where",
+    "undo_dihedral",
+]

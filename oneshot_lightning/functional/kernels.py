@@ -1,0 +1,53 @@
+"""Blur kernels and convolution with them."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from kornia.filters import filter2d
+from torch import Tensor
+
+from oneshot_lightning.errors import InputError
+
+
+def gaussian_kernel(
+    size: int, sigma: float, sigma_y: float | None = None, angle: float = 0.0
+) -> Tensor:
+    """A (size, size) Gaussian kernel summing to 1.
+
+    Args:
+        size: odd side length in pixels.
+        sigma: standard deviation along the (rotated) x axis, in pixels.
+        sigma_y: standard deviation along the (rotated) y axis; ``None`` means isotropic.
+        angle: rotation of the x axis, in degrees, clockwise as seen on screen (rows grow
+            downwards).
+    """
+    if size < 1 or size % 2 == 0:
+        raise InputError(f"blur kernel size must be a positive odd integer, got {size}")
+    sigma_y = sigma if sigma_y is None else sigma_y
+    if sigma <= 0 or sigma_y <= 0:
+        raise InputError(f"blur sigma must be positive, got {sigma} and {sigma_y}")
+    coords = torch.arange(size, dtype=torch.float64) - size // 2
+    y, x = torch.meshgrid(coords, coords, indexing="ij")
+    theta = math.radians(angle)
+    u = x * math.cos(theta) + y * math.sin(theta)
+    v = -x * math.sin(theta) + y * math.cos(theta)
+    kernel = torch.exp(-0.5 * ((u / sigma) ** 2 + (v / sigma_y) ** 2))
+    return (kernel / kernel.sum()).float()
+
+
+def convolve(image: Tensor, kernel: Tensor, border: str = "reflect") -> Tensor:
+    """Convolve (B, C, H, W) with a (kh, kw) kernel, padding the borders by ``border``.
+
+    ``border`` is kornia's ``border_type``: ``reflect``, ``replicate``, ``circular`` or
+    ``constant`` (zeros).
+    """
+    kh, kw = kernel.shape
+    if border == "reflect" and (image.shape[-2] <= kh // 2 or image.shape[-1] <= kw // 2):
+        raise InputError(
+            f"image {tuple(image.shape[-2:])} is too small for a {kh}x{kw} blur kernel"
+        )
+    # filter2d correlates; flipping the kernel makes it a true convolution.
+    flipped = kernel.flip(-2, -1).to(image)[None]
+    return filter2d(image, flipped, border_type=border)

@@ -1,0 +1,19 @@
+"""Seeded noise."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def add_gaussian_noise(
+    image: Tensor, sigma: float, generator: torch.Generator | None = None
+) -> Tensor:
+    """Add white Gaussian noise of standard deviation ``sigma`` (same units as the image)."""
+    noise = torch.randn(image.shape, generator=generator, dtype=image.dtype, device=image.device)
+    return image + sigma * noise
+
+
+def noise_generator(seed: int, index: int = 0) -> torch.Generator:
+    """The generator for image ``index`` of a set degraded with ``seed``: one draw each."""
+    return torch.Generator().manual_seed(seed + 7919 * index)
