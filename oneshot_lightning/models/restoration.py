@@ -81,6 +81,8 @@ class RestorationModule(LightningModule):
         self.val_metrics = quality_metrics("val/", self.scale)
         self.test_metrics = quality_metrics("test/", self.scale)
         self.test_rows: list[dict[str, Any]] = []
+        #: The per-image rows of the last finished test (this process's images).
+        self.test_results: list[dict[str, Any]] = []
 
     @property
     def patch_size(self) -> int:
@@ -227,7 +229,7 @@ class RestorationModule(LightningModule):
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
         self.print_test_table()
-        self.test_rows = []
+        self.test_results, self.test_rows = self.test_rows, []
 
     @rank_zero_only
     def print_test_table(self) -> None:
