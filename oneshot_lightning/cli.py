@@ -22,6 +22,7 @@ from oneshot_lightning.checkpoints import (
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import AdversarialModule, RestorationModule
+from oneshot_lightning.starting_point import StartingPoint
 
 DEFAULT_MODEL = {
     "class_path": "oneshot_lightning.models.RestorationModule",
@@ -122,6 +123,7 @@ class OneShotCLI(LightningCLI):
         )
         for key in ("checkpoint", "last_checkpoint"):
             parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
+        parser.add_lightning_class_args(StartingPoint, "starting_point")
         parser.add_lightning_class_args(ImageWriter, "writer")
         parser.link_arguments("model", "data.patch_size", model_patch_size, apply_on="instantiate")
 

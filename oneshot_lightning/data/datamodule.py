@@ -8,6 +8,7 @@ to the photo), or the bundled sample.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from lightning.pytorch import LightningDataModule
@@ -27,7 +28,14 @@ from oneshot_lightning.data.datasets import (
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_image
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import imresize, mod_crop, noise_generator, require_size
+from oneshot_lightning.functional import (
+    Box,
+    allowed_positions,
+    imresize,
+    mod_crop,
+    noise_generator,
+    require_size,
+)
 from oneshot_lightning.metrics import SSIM_WINDOW
 
 #: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
@@ -52,8 +60,10 @@ class OneShotDataModule(LightningDataModule):
         target: the clean training image.
         degradation: how to degrade the clean image (training, zero-shot, and test targets
             without inputs).
-        val_input, val_target: a validation pair; without it, a held-out strip of
-            ``val_fraction`` of the training pair's rows (at the bottom) validates.
+        val_input, val_target: a validation pair; without it, parts of the training pair
+            are held out (see :meth:`validation_blocks`): no training patch touches them.
+        val_fraction: the share of the training pair that is held out.
+        val_blocks: how many squares are held out, spread over the pair.
         test_input, test_target: folders or files, paired by file name (stem).
         scale: super-resolution factor s: inputs are s times smaller than targets, which
             are cropped to multiples of s (1 for deblurring).
@@ -78,6 +88,7 @@ class OneShotDataModule(LightningDataModule):
         val_input: str | None = None,
         val_target: str | None = None,
         val_fraction: float = 0.15,
+        val_blocks: int = 4,
         test_input: str | None = None,
         test_target: str | None = None,
         predict: str | list[str] | None = None,
@@ -102,12 +113,14 @@ class OneShotDataModule(LightningDataModule):
             "patch_size": patch_size,
             "batch_size": batch_size,
             "steps_per_epoch": steps_per_epoch,
+            "val_blocks": val_blocks,
         }.items():
             if value < 1:
                 raise InputError(f"data.{name} must be a positive integer, got {value}")
         self.save_hyperparameters(ignore=["degradation"])
         self.input, self.target, self.degradation = input, target, degradation
         self.val_input, self.val_target, self.val_fraction = val_input, val_target, val_fraction
+        self.val_blocks = val_blocks
         self.test_input, self.test_target, self.predict = test_input, test_target, predict
         self.scale, self.patch_size, self.batch_size = scale, patch_size, batch_size
         self.steps_per_epoch, self.seed = steps_per_epoch, seed
@@ -151,35 +164,53 @@ class OneShotDataModule(LightningDataModule):
             raise InputError(f"{what} alone needs data.degradation to make the degraded input")
         return self.degradation(clean[None], noise_generator(self.seed, index), self.scale)[0]
 
-    def scaled_pairs(self, degraded: Tensor, clean: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """The training pairs at each of ``clean_scales``: (degraded (C, h, w), clean (C, H, W)).
+    def scaled_pairs(
+        self, degraded: Tensor, clean: Tensor, blocks: list[Box]
+    ) -> tuple[list[tuple[Tensor, Tensor]], list[Tensor | None]]:
+        """The training pairs at each of ``clean_scales`` and their allowed patch corners.
 
         Scale 1 is the pair itself; a smaller one shrinks the clean image (bicubic,
         antialiased), crops it to a multiple of ``scale`` and degrades it with its own noise.
+        Patches avoid the held-out ``blocks`` (input pixels), shrunk with the image.
+
+        Returns:
+            [(degraded (C, h, w), clean (C, H, W)), ...] and, per pair, the flat corner
+            indices its patches may start at (``None``: anywhere).
         """
+        size = self.patch_size
+        height, width = degraded.shape[-2:]
+        first = allowed_positions(height, width, size, blocks) if blocks else None
         if self.clean_scales == (1.0,):
-            return [(degraded, clean)]
+            return [(degraded, clean)], [first]
         if self.pair_given:
             raise InputError(
                 "data.clean_scales needs a pair made by data.degradation: give data.input "
                 "(zero-shot) or data.target alone, not both"
             )
-        pairs = []
-        height, width = clean.shape[-2:]
+        pairs, positions = [], []
+        clean_height, clean_width = clean.shape[-2:]
         for index, factor in enumerate(self.clean_scales, start=1):
             if factor == 1:
                 pairs.append((degraded, clean))
+                positions.append(first)
                 continue
-            size = (round(factor * height), round(factor * width))
-            if min(size) < self.scale * self.patch_size:
+            shape = (round(factor * clean_height), round(factor * clean_width))
+            if min(shape) < self.scale * size:
                 raise InputError(
-                    f"data.clean_scales {factor} shrinks the {width}x{height} training image "
-                    f"below one {self.patch_size}x{self.patch_size} patch"
+                    f"data.clean_scales {factor} shrinks the {clean_width}x{clean_height} "
+                    f"training image below one {size}x{size} patch"
                 )
             # Bicubic overshoots; a clean image stays in [0, 1].
-            small = mod_crop(imresize(clean[None], size)[0].clamp(0, 1), self.scale)
+            small = mod_crop(imresize(clean[None], shape)[0].clamp(0, 1), self.scale)
             pairs.append((self.degrade(small, "data.clean_scales", index), small))
-        return pairs
+            shrunk: list[Box] = [
+                (int(factor * top), int(factor * left), int(factor * rows), int(factor * cols))
+                for top, left, rows, cols in blocks
+            ]
+            # Shrinking mixes pixels within about 2 output pixels: keep that far away.
+            rows, cols = pairs[-1][0].shape[-2:]
+            positions.append(allowed_positions(rows, cols, size, shrunk, margin=3))
+        return pairs, positions
 
     def setup(self, stage: str) -> None:
         """Read and check the images the ``stage`` needs."""
@@ -208,51 +239,66 @@ class OneShotDataModule(LightningDataModule):
                 val_degraded = read_image(self.val_input)
                 what = f"{self.val_input} / {self.val_target}"
                 val_clean = check_pair(val_degraded, val_clean, what, self.scale)
-            train = (degraded, clean)
-            val = (val_degraded, val_clean)
+            blocks: list[Box] = []
+            val = [(val_degraded, val_clean, "validation")]
         else:
-            train, val = self.split_strip(degraded, clean)
+            blocks = self.validation_blocks(*degraded.shape[-2:])
+            s = self.scale
+            val = [
+                (
+                    degraded[:, top : top + rows, left : left + cols],
+                    clean[:, s * top : s * (top + rows), s * left : s * (left + cols)],
+                    f"validation {index}",
+                )
+                for index, (top, left, rows, cols) in enumerate(blocks, start=1)
+            ]
         size = self.patch_size
-        height, width = train[0].shape[-2:]
-        require_size(height, width, size, f"one {size}x{size} patch", "training image region")
-        # Shrunk copies come from the training part only: the validation strip stays unseen.
-        first, *extra = self.scaled_pairs(*train)
+        height, width = degraded.shape[-2:]
+        require_size(height, width, size, f"one {size}x{size} patch", "training image")
+        # Patches never touch the held-out blocks, in the pair or in its shrunk copies.
+        pairs, positions = self.scaled_pairs(degraded, clean, blocks)
         self.train_dataset = PatchPairStream(
-            *first,
-            self.patch_size,
-            self.batch_size,
-            self.steps_per_epoch,
-            self.seed,
-            self.scale,
-            extra=extra,
+            pairs, positions, size, self.batch_size, self.steps_per_epoch, self.seed, self.scale
         )
-        self.val_dataset = ImagePairs([(*val, "validation")])
+        self.val_dataset = ImagePairs(val)
 
-    def split_strip(
-        self, degraded: Tensor, clean: Tensor
-    ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
-        """Hold out the bottom rows of the pair for validation: (train pair, val pair).
+    def validation_blocks(self, height: int, width: int) -> list[Box]:
+        """The held-out parts of a ``height`` x ``width`` input image, as blocks.
 
-        Rows count in the degraded (input) image; the clean one is cut at ``scale`` times that.
+        ``val_blocks`` squares at the centres of a grid of cells, covering about
+        ``val_fraction`` of the image, so that validation samples the whole photo; when they
+        would leave fewer than half of the patch positions to train on (a small image, a
+        large patch), one strip of ``val_fraction`` of the rows at the bottom instead. Each
+        block holds an SSIM window after the super-resolution border is shaved, and more
+        than half a patch (what whole-image inference mirrors at the borders).
         """
-        height = degraded.shape[-2]
-        # The strip must hold a patch (inference pads by half a patch) and, at full
-        # resolution, an SSIM window after the super-resolution border (= scale) is shaved.
-        ssim_rows = (
-            SSIM_WINDOW if self.scale == 1 else -(-(SSIM_WINDOW + 2 * self.scale) // self.scale)
-        )
-        held_out = max(self.patch_size, ssim_rows, round(height * self.val_fraction))
-        if height - held_out < self.patch_size:
-            raise InputError(
-                f"training image {degraded.shape[-1]}x{height} is too small to split: a "
-                f"{held_out}-row validation strip and a {self.patch_size}-row patch need "
-                f"{held_out + self.patch_size} rows (give data.val_target or a larger image)"
+        size = self.patch_size
+        least = max(size // 2 + 1, -(-(SSIM_WINDOW + 2 * (self.scale - 1)) // self.scale))
+        rows = max(1, round(math.sqrt(self.val_blocks)))
+        cols = math.ceil(self.val_blocks / rows)
+        side = max(least, round(math.sqrt(self.val_fraction * height * width / self.val_blocks)))
+        cells = [(row, col) for row in range(rows) for col in range(cols)][: self.val_blocks]
+        blocks = [
+            (
+                (2 * row + 1) * height // (2 * rows) - side // 2,
+                (2 * col + 1) * width // (2 * cols) - side // 2,
+                side,
+                side,
             )
-        cut, clean_cut = height - held_out, self.scale * (height - held_out)
-        return (degraded[:, :cut], clean[:, :clean_cut]), (
-            degraded[:, cut:],
-            clean[:, clean_cut:],
-        )
+            for row, col in cells
+        ]
+        positions = (height - size + 1) * (width - size + 1)
+        fits = side <= min(height // rows, width // cols)
+        if fits and 2 * len(allowed_positions(height, width, size, blocks)) >= positions:
+            return blocks
+        strip = max(least, round(height * self.val_fraction))
+        if height - strip < size:
+            raise InputError(
+                f"training image {width}x{height} is too small to split: a {strip}-row "
+                f"validation strip and a {size}-row patch need {strip + size} rows (give "
+                "data.val_target or a larger image)"
+            )
+        return [(height - strip, 0, strip, width)]
 
     def setup_test(self) -> None:
         """The test pairs: files paired by name, or targets degraded here."""

@@ -29,27 +29,35 @@ class PatchPairStream(IterableDataset):
     """Endless-looking stream of aligned random patch batches from one image pair.
 
     Each iteration yields ``steps`` batches ``{"input": (B, C, p, p), "target": (B, C, s p,
-    s p)}``. The generator
-    is seeded once per process from ``seed`` and the rank, so ranks draw different patches
-    and a rerun with the same seed draws the same ones. ``extra`` pairs (e.g. made from
-    shrunk copies of the clean image) share the draw in proportion to their areas.
+    s p)}``. The generator is seeded once per process from ``seed`` and the rank, so ranks
+    draw different patches and a rerun with the same seed draws the same ones. Several
+    pairs (e.g. the pair and shrunk copies of it) share the draw in proportion to their
+    allowed patch positions.
+
+    Args:
+        pairs: (degraded (C, h, w), clean (C, s h, s w)) images; the first is the pair.
+        positions: per pair, the flat top-left corners its patches may start at (see
+            ``functional.allowed_positions``), or ``None`` for anywhere.
+        patch_size: side p of the degraded patches.
+        batch_size: patch pairs B per batch.
+        steps: batches per iteration (one epoch).
+        seed: seeds the draw.
+        scale: super-resolution factor s.
     """
 
     def __init__(
         self,
-        degraded: Tensor,
-        clean: Tensor,
+        pairs: Sequence[tuple[Tensor, Tensor]],
+        positions: Sequence[Tensor | None],
         patch_size: int,
         batch_size: int,
         steps: int,
         seed: int,
         scale: int = 1,
-        extra: Sequence[tuple[Tensor, Tensor]] = (),
     ) -> None:
-        self.scale = scale
-        self.pairs = [(degraded, clean), *extra]
+        self.pairs, self.positions = list(pairs), list(positions)
         self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
-        self.seed = seed
+        self.seed, self.scale = seed, scale
         self.generator: torch.Generator | None = None
 
     def __len__(self) -> int:
@@ -61,7 +69,12 @@ class PatchPairStream(IterableDataset):
             self.generator = torch.Generator().manual_seed(self.seed + 1_000_003 * rank)
         for _ in range(self.steps):
             degraded, clean = sample_from_pairs(
-                self.pairs, self.batch_size, self.patch_size, self.generator, self.scale
+                self.pairs,
+                self.batch_size,
+                self.patch_size,
+                self.generator,
+                self.scale,
+                self.positions,
             )
             yield {"input": degraded, "target": clean}
 

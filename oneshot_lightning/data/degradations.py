@@ -6,18 +6,22 @@ Functions first, ``nn.Module`` wrappers after; images are (B, C, H, W) floats in
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor, nn
 
-from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.io import read_image, to_uint8
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     add_gaussian_noise,
+    add_poisson_noise,
     bicubic_downscale,
     convolve,
+    disk_kernel,
     gaussian_kernel,
     quantize,
 )
@@ -72,6 +76,13 @@ class GaussianBlur(Blur):
         super().__init__(gaussian_kernel(size, sigma, sigma_y, angle), border)
 
 
+class DefocusBlur(Blur):
+    """Out-of-focus blur: a uniform disk of ``radius`` pixels (see ``disk_kernel``)."""
+
+    def __init__(self, radius: float = 3.0, border: str = "reflect") -> None:
+        super().__init__(disk_kernel(radius), border)
+
+
 class KernelBlur(Blur):
     """Blur with a kernel read from a ``.npy`` array or a grey image file."""
 
@@ -79,23 +90,53 @@ class KernelBlur(Blur):
         super().__init__(load_kernel(path), border)
 
 
+def jpeg_roundtrip(image: Tensor, quality: int) -> Tensor:
+    """(B, C, H, W) in [0, 1] -> the same, saved as 8-bit JPEG of ``quality`` and read back."""
+    decoded = []
+    for single in image:
+        buffer = io.BytesIO()
+        Image.fromarray(to_uint8(single)).save(buffer, format="JPEG", quality=quality)
+        buffer.seek(0)
+        array = np.asarray(Image.open(buffer), dtype=np.float32) / 255
+        decoded.append(torch.from_numpy(array).reshape(single.shape[1], single.shape[2], -1))
+    return torch.stack(decoded).permute(0, 3, 1, 2).to(image)
+
+
 class Degradation(nn.Module):
-    """Blur, bicubic downscaling (for super-resolution), noise, 8-bit quantisation.
+    """Blur, bicubic downscaling (for super-resolution), noise, 8-bit quantisation or JPEG.
+
+    In camera order: the optics blur, the sensor adds photon (shot) noise, then read noise,
+    and the file is 8-bit, or JPEG when ``jpeg_quality`` is set.
 
     Args:
         blur: a blur operator (e.g. :class:`GaussianBlur`, :class:`KernelBlur`), or none.
-        noise_sigma: noise standard deviation on the [0, 1] scale (0.01 = 2.55 grey levels).
+        noise_sigma: Gaussian (read) noise standard deviation on the [0, 1] scale (0.01 =
+            2.55 grey levels).
+        poisson_peak: photons at value 1 for shot noise (``add_poisson_noise``), whose
+            standard deviation at value v is sqrt(v / peak); none by default.
+        jpeg_quality: save as JPEG of this quality (1-95) instead of plain 8 bits.
         quantize: round to 8 bits, as a saved degraded image would be.
     """
 
     def __init__(
-        self, blur: nn.Module | None = None, noise_sigma: float = 0.0, quantize: bool = True
+        self,
+        blur: nn.Module | None = None,
+        noise_sigma: float = 0.0,
+        poisson_peak: float | None = None,
+        jpeg_quality: int | None = None,
+        quantize: bool = True,
     ) -> None:
         super().__init__()
         if noise_sigma < 0:
             raise InputError(f"noise_sigma must be >= 0, got {noise_sigma}")
+        if poisson_peak is not None and poisson_peak <= 0:
+            raise InputError(f"poisson_peak must be positive, got {poisson_peak}")
+        if jpeg_quality is not None and not 1 <= jpeg_quality <= 95:
+            raise InputError(f"jpeg_quality must be between 1 and 95, got {jpeg_quality}")
         self.blur = blur
         self.noise_sigma = noise_sigma
+        self.poisson_peak = poisson_peak
+        self.jpeg_quality = jpeg_quality
         self.quantize = quantize
 
     def forward(
@@ -108,6 +149,10 @@ class Degradation(nn.Module):
         out = image if self.blur is None else self.blur(image)
         if scale > 1:
             out = bicubic_downscale(out, scale)
+        if self.poisson_peak is not None:
+            out = add_poisson_noise(out, self.poisson_peak, generator)
         if self.noise_sigma > 0:
             out = add_gaussian_noise(out, self.noise_sigma, generator)
+        if self.jpeg_quality is not None:
+            return jpeg_roundtrip(out, self.jpeg_quality)
         return quantize(out) if self.quantize else out.clamp(0, 1)

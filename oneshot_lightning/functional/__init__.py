@@ -11,9 +11,15 @@ from oneshot_lightning.functional.dihedral import (
     transpose_where,
     undo_dihedral,
 )
-from oneshot_lightning.functional.kernels import convolve, gaussian_kernel
-from oneshot_lightning.functional.noise import add_gaussian_noise, noise_generator
+from oneshot_lightning.functional.kernels import convolve, disk_kernel, gaussian_kernel
+from oneshot_lightning.functional.noise import (
+    add_gaussian_noise,
+    add_poisson_noise,
+    noise_generator,
+)
 from oneshot_lightning.functional.patches import (
+    Box,
+    allowed_positions,
     center_crop,
     extract_patches,
     sample_from_pairs,
@@ -37,13 +43,17 @@ from oneshot_lightning.functional.tiling import (
 
 __all__ = [
     "DIHEDRAL_COUNT",
+    "Box",
     "add_gaussian_noise",
+    "add_poisson_noise",
+    "allowed_positions",
     "bicubic_downscale",
     "bicubic_upscale",
     "bicubic_upscale_valid",
     "center_crop",
     "convolve",
     "dihedral",
+    "disk_kernel",
     "extract_patches",
     "gaussian_kernel",
     "imresize",

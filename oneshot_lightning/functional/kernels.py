@@ -37,6 +37,29 @@ def gaussian_kernel(
     return (kernel / kernel.sum()).float()
 
 
+def disk_kernel(radius: float, size: int | None = None, supersample: int = 8) -> Tensor:
+    """A (size, size) uniform disk of ``radius`` pixels summing to 1: a defocus PSF.
+
+    Each pixel weighs the fraction of its area inside the disk (sampled on a
+    ``supersample`` x ``supersample`` grid), so the PSF changes smoothly with the radius.
+    ``size`` defaults to the smallest odd side that holds the disk.
+
+    >>> disk_kernel(1.0).shape
+    torch.Size([3, 3])
+    """
+    if radius <= 0:
+        raise InputError(f"defocus radius must be positive, got {radius}")
+    size = 2 * math.ceil(radius - 0.5) + 1 if size is None else size
+    if size < 1 or size % 2 == 0:
+        raise InputError(f"blur kernel size must be a positive odd integer, got {size}")
+    steps = (torch.arange(size * supersample, dtype=torch.float64) + 0.5) / supersample
+    coords = steps - size / 2
+    y, x = torch.meshgrid(coords, coords, indexing="ij")
+    inside = (x**2 + y**2 <= radius**2).double()
+    kernel = inside.view(size, supersample, size, supersample).mean((1, 3))
+    return (kernel / kernel.sum()).float()
+
+
 def convolve(image: Tensor, kernel: Tensor, border: str = "reflect") -> Tensor:
     """Convolve (B, C, H, W) with a (kh, kw) kernel, padding the borders by ``border``.
 

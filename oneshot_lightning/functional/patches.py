@@ -7,6 +7,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+#: A rectangle of an image: (top, left, rows, columns) in pixels.
+Box = tuple[int, int, int, int]
+
 
 def extract_patches(image: Tensor, top: Tensor, left: Tensor, size: int) -> Tensor:
     """Gather square patches from one image without a Python loop over patches.
@@ -33,6 +36,7 @@ def sample_patch_pairs(
     size: int,
     generator: torch.Generator,
     scale: int = 1,
+    positions: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Draw ``count`` aligned random patch pairs from one degraded/clean image pair.
 
@@ -46,13 +50,19 @@ def sample_patch_pairs(
         size: side of the degraded patches, in pixels.
         generator: CPU generator that makes the draw reproducible.
         scale: super-resolution factor s (clean pixels per degraded pixel).
+        positions: (M,) the allowed top-left corners as flat indices ``top * (w - size + 1)
+            + left`` (see :func:`allowed_positions`); every corner when ``None``.
 
     Returns:
         ((count, C, size, size), (count, C, scale * size, scale * size)).
     """
     height, width = degraded.shape[-2:]
-    top = torch.randint(0, height - size + 1, (count,), generator=generator)
-    left = torch.randint(0, width - size + 1, (count,), generator=generator)
+    if positions is None:
+        top = torch.randint(0, height - size + 1, (count,), generator=generator)
+        left = torch.randint(0, width - size + 1, (count,), generator=generator)
+    else:
+        chosen = positions[torch.randint(0, len(positions), (count,), generator=generator)]
+        top, left = chosen // (width - size + 1), chosen % (width - size + 1)
     top, left = top.to(degraded.device), left.to(degraded.device)
     return (
         extract_patches(degraded, top, left, size),
@@ -66,8 +76,9 @@ def sample_from_pairs(
     size: int,
     generator: torch.Generator,
     scale: int = 1,
+    positions: Sequence[Tensor | None] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Draw ``count`` aligned patch pairs from several pairs, each in proportion to its area.
+    """Draw ``count`` aligned patch pairs from several pairs, in proportion to their areas.
 
     Every patch position of every pair is equally likely; one pair gives exactly the draw of
     :func:`sample_patch_pairs` (so single-pair training stays reproducible).
@@ -78,23 +89,58 @@ def sample_from_pairs(
         size: side of the degraded patches, in pixels.
         generator: CPU generator that makes the draw reproducible.
         scale: super-resolution factor s.
+        positions: per pair, its allowed corners (see :func:`sample_patch_pairs`) or None.
 
     Returns:
         ((count, C, size, size), (count, C, scale * size, scale * size)), grouped by pair.
     """
+    allowed = list(positions) if positions is not None else [None] * len(pairs)
     if len(pairs) == 1:
-        return sample_patch_pairs(*pairs[0], count, size, generator, scale)
-    positions = torch.tensor(
-        [(d.shape[-2] - size + 1) * (d.shape[-1] - size + 1) for d, _ in pairs], dtype=torch.float
+        return sample_patch_pairs(*pairs[0], count, size, generator, scale, allowed[0])
+    areas = torch.tensor(
+        [
+            (d.shape[-2] - size + 1) * (d.shape[-1] - size + 1) if where is None else len(where)
+            for (d, _), where in zip(pairs, allowed)
+        ],
+        dtype=torch.float,
     )
-    chosen = torch.multinomial(positions, count, replacement=True, generator=generator)
+    chosen = torch.multinomial(areas, count, replacement=True, generator=generator)
     counts = torch.bincount(chosen, minlength=len(pairs)).tolist()
     drawn = [
-        sample_patch_pairs(degraded, clean, n, size, generator, scale)
-        for (degraded, clean), n in zip(pairs, counts)
+        sample_patch_pairs(degraded, clean, n, size, generator, scale, where)
+        for (degraded, clean), n, where in zip(pairs, counts, allowed)
         if n > 0
     ]
     return torch.cat([d for d, _ in drawn]), torch.cat([c for _, c in drawn])
+
+
+def allowed_positions(
+    height: int, width: int, size: int, blocks: Sequence[Box], margin: int = 0
+) -> Tensor:
+    """Top-left corners of the ``size`` x ``size`` windows of an image that miss every block.
+
+    Args:
+        height: image rows.
+        width: image columns.
+        size: window side in pixels.
+        blocks: (top, left, rows, columns) rectangles no window may touch.
+        margin: pixels added around each block (e.g. for a resampling filter's reach).
+
+    Returns:
+        (M,) int64 flat indices ``top * (width - size + 1) + left``, ascending.
+
+    >>> allowed_positions(4, 4, 2, [(0, 0, 1, 1)]).tolist()  # only (0, 0) touches the pixel
+    [1, 2, 3, 4, 5, 6, 7, 8]
+    """
+    rows, cols = height - size + 1, width - size + 1
+    free = torch.ones(rows, cols, dtype=torch.bool)
+    for top, left, block_rows, block_cols in blocks:
+        # A window at (y, x) touches the block when it starts less than `size` before it.
+        free[
+            max(0, top - margin - size + 1) : max(0, top + block_rows + margin),
+            max(0, left - margin - size + 1) : max(0, left + block_cols + margin),
+        ] = False
+    return free.flatten().nonzero().flatten()
 
 
 def center_crop(patches: Tensor, size: int) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -195,6 +196,23 @@ class RestorationModule(LightningModule):
             self.stop_diverged(", ".join(f"{k} is {v.item():.4g}" for k, v in values.items()))
         self.log_dict(values, prog_bar=True)
         self.val_metrics.reset()
+
+    @torch.no_grad()
+    def validation_scores(self, batches: Iterable[Batch]) -> dict[str, float]:
+        """The ``val/`` metrics of the model as it is now over whole-image ``batches``.
+
+        Outside the validation loop (e.g. before the first step), with fresh metric state;
+        under DDP every process must call it (the metrics are synchronised).
+        """
+        metrics = quality_metrics("val/", self.scale).to(self.device)
+        was_training = self.training
+        self.eval()
+        for batch in batches:
+            restored = self.restore(batch["input"].to(self.device))
+            target = batch["target"].to(self.device)
+            metrics.update(shave(restored, self.metric_border), shave(target, self.metric_border))
+        self.train(was_training)
+        return {name: value.item() for name, value in metrics.compute().items()}
 
     def stop_diverged(self, what: str, rate: str = "optimizer") -> None:
         """Stop training with one clear line; the last good checkpoint stays as it is."""

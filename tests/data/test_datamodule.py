@@ -15,7 +15,7 @@ def blur_noise() -> Degradation:
     return Degradation(GaussianBlur(1.2, 9), noise_sigma=0.01)
 
 
-def test_sample_pair_with_held_out_strip() -> None:
+def test_sample_pair_with_held_out_blocks() -> None:
     data = OneShotDataModule(
         degradation=blur_noise(), patch_size=7, batch_size=32, steps_per_epoch=3, val_fraction=0.25
     )
@@ -24,13 +24,33 @@ def test_sample_pair_with_held_out_strip() -> None:
     degraded, clean = batch["input"], batch["target"]
     assert degraded.shape == clean.shape == (32, 3, 7, 7)
     assert len(list(data.train_dataloader())) == 3
-    val = next(iter(data.val_dataloader()))
-    assert val["input"].shape == val["target"].shape == (1, 3, 64, 256)
-    # Training patches come from the top 192 rows only: the strip stays unseen.
-    assert data.train_dataset.pairs[0][0].shape[-2] == 192
+    # Four 64x64 blocks (a quarter of the 256x256 sample), one in each quadrant's centre.
     sample = read_image(SAMPLE_IMAGE)
-    torch.testing.assert_close(val["target"][0], sample[:, 192:])
-    assert not torch.equal(val["input"][0], val["target"][0])
+    assert len(data.val_dataset) == 4
+    for index, (top, left) in enumerate([(32, 32), (32, 160), (160, 32), (160, 160)]):
+        val = data.val_dataset[index]
+        assert val["input"].shape == val["target"].shape == (3, 64, 64)
+        torch.testing.assert_close(val["target"], sample[:, top : top + 64, left : left + 64])
+        assert not torch.equal(val["input"], val["target"])
+    # No training patch touches a block: check every allowed corner by brute force.
+    (positions,) = data.train_dataset.positions
+    held_out = torch.zeros(256, 256, dtype=torch.bool)
+    for top, left in [(32, 32), (32, 160), (160, 32), (160, 160)]:
+        held_out[top : top + 64, left : left + 64] = True
+    corners = torch.stack([positions // 250, positions % 250], 1)
+    assert all(not held_out[y : y + 7, x : x + 7].any() for y, x in corners.tolist())
+    windows = torch.nn.functional.max_pool2d(held_out[None].float(), 7, stride=1)[0]
+    assert len(positions) == int((windows == 0).sum())  # and every free corner is allowed
+
+
+def test_large_patches_on_a_small_image_hold_out_a_strip() -> None:
+    # Four blocks would leave a 78x78 patch too few places on the 256x256 sample.
+    data = OneShotDataModule(degradation=blur_noise(), patch_size=78)
+    data.setup("fit")
+    # 15% of the rows is 38, raised to 40: more than half a patch, which inference mirrors.
+    assert [data.val_dataset[0]["target"].shape] == [(3, 40, 256)]
+    (positions,) = data.train_dataset.positions
+    assert int(positions.max()) // (256 - 78 + 1) == 256 - 40 - 78  # the last row that fits
 
 
 def test_degraded_input_is_reproducible() -> None:
@@ -117,7 +137,7 @@ def test_patch_stream_is_seeded_per_rank(monkeypatch: pytest.MonkeyPatch) -> Non
     def first_batch(rank: int) -> torch.Tensor:
         monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
         monkeypatch.setattr(torch.distributed, "get_rank", lambda: rank)
-        stream = PatchPairStream(image, image, patch_size=5, batch_size=8, steps=1, seed=3)
+        stream = PatchPairStream([(image, image)], [None], 5, batch_size=8, steps=1, seed=3)
         return next(iter(stream))["input"]
 
     torch.testing.assert_close(first_batch(0), first_batch(0))  # reproducible per rank

@@ -5,12 +5,15 @@ import pytest
 import torch
 from PIL import Image
 
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import (
+    DefocusBlur,
     Degradation,
     GaussianBlur,
     KernelBlur,
     load_kernel,
 )
+from oneshot_lightning.data.io import read_image
 from oneshot_lightning.errors import InputError
 
 
@@ -49,3 +52,27 @@ def test_noise_is_seeded_with_the_requested_sigma() -> None:
 def test_negative_noise_is_refused() -> None:
     with pytest.raises(InputError, match="noise_sigma"):
         Degradation(noise_sigma=-0.1)
+
+
+def test_camera_chain_blurs_adds_shot_noise_and_saves_jpeg() -> None:
+    clean = read_image(SAMPLE_IMAGE)[None, :, :96, :96]
+    chain = Degradation(DefocusBlur(3.0), noise_sigma=0.002, poisson_peak=300, jpeg_quality=85)
+    degraded = chain(clean, torch.Generator().manual_seed(3))
+    assert degraded.shape == clean.shape
+    # JPEG output is 8-bit, and seeded noise is reproducible.
+    torch.testing.assert_close(degraded * 255, (degraded * 255).round(), atol=1e-4, rtol=0)
+    assert torch.equal(degraded, chain(clean, torch.Generator().manual_seed(3)))
+    # Shot noise is stronger in bright regions than in dark ones.
+    residual = degraded - chain.blur(clean)
+    bright = chain.blur(clean) > 0.7
+    dark = chain.blur(clean) < 0.2
+    assert residual[bright].std() > residual[dark].std()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"poisson_peak": 0.0}, "poisson_peak"), ({"jpeg_quality": 100}, "jpeg_quality")],
+)
+def test_bad_camera_settings_are_refused(settings: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        Degradation(**settings)

@@ -32,7 +32,7 @@ def test_the_photo_is_the_clean_side_of_its_own_pair() -> None:
     torch.testing.assert_close(as_target.load_training_pair()[0], degraded)
 
 
-def test_super_resolution_shrinks_the_photo_and_holds_out_a_strip(tmp_path: Path) -> None:
+def test_super_resolution_shrinks_the_photo_and_holds_out_blocks(tmp_path: Path) -> None:
     photo = torch.rand(3, 75, 101)
     write_image(tmp_path / "photo.png", photo)
     data = OneShotDataModule(
@@ -40,16 +40,19 @@ def test_super_resolution_shrinks_the_photo_and_holds_out_a_strip(tmp_path: Path
     )
     data.setup("fit")
     clean = read_image(tmp_path / "photo.png")[:, :74, :100]  # cropped to multiples of 2
-    (degraded, train_clean), val = data.train_dataset.pairs[0], data.val_dataset[0]
-    rows = degraded.shape[-2]
-    assert rows + val["input"].shape[-2] == 37
-    torch.testing.assert_close(train_clean, clean[:, : 2 * rows])
-    torch.testing.assert_close(val["target"], clean[:, 2 * rows :])
+    (degraded, train_clean) = data.train_dataset.pairs[0]
+    torch.testing.assert_close(train_clean, clean)
     expected = bicubic_downscale(clean[None], 2)[0]
-    assert (degraded - expected[:, :rows]).abs().max() <= 0.5 / 255 + 1e-6
+    assert (degraded - expected).abs().max() <= 0.5 / 255 + 1e-6
+    # Blocks are cut at the same place of both images, twice as large in the clean one.
+    assert len(data.val_dataset) == 4
+    for val in (data.val_dataset[index] for index in range(4)):
+        low, high = val["input"], val["target"]
+        assert high.shape[-2:] == (2 * low.shape[-2], 2 * low.shape[-1])
+        assert min(low.shape[-2:]) >= 8  # an 11x11 SSIM window after the x2 border
 
 
-def test_shrunk_copies_come_from_the_training_rows_only() -> None:
+def test_shrunk_copies_avoid_the_held_out_blocks() -> None:
     data = OneShotDataModule(
         input=str(SAMPLE_IMAGE),
         degradation=Degradation(),
@@ -60,12 +63,18 @@ def test_shrunk_copies_come_from_the_training_rows_only() -> None:
     )
     data.setup("fit")
     (_, clean), (small_degraded, small_clean) = data.train_dataset.pairs
-    assert clean.shape == (3, 218, 256)  # 256 rows less a 19-row (x2) validation strip
-    assert small_clean.shape == (3, 108, 128)  # 109 rows, cropped to a multiple of 2
-    torch.testing.assert_close(
-        small_clean, imresize(clean[None], (109, 128))[0, :, :108].clamp(0, 1)
-    )
-    assert small_degraded.shape == (3, 54, 64)
+    assert clean.shape == (3, 256, 256)
+    assert small_clean.shape == (3, 128, 128)
+    torch.testing.assert_close(small_clean, imresize(clean[None], (128, 128))[0].clamp(0, 1))
+    assert small_degraded.shape == (3, 64, 64)
+    # In the half-size copy (input pixels: 64x64) the blocks shrink to half, plus a margin.
+    _, small_positions = data.train_dataset.positions
+    blocks = data.validation_blocks(128, 128)
+    for corner in small_positions.tolist():
+        y, x = divmod(corner, 64 - 5 + 1)
+        for top, left, rows, cols in blocks:
+            top, left, rows, cols = top // 2 - 3, left // 2 - 3, rows // 2 + 6, cols // 2 + 6
+            assert y + 5 <= top or y >= top + rows or x + 5 <= left or x >= left + cols
     batch = next(iter(data.train_dataloader()))
     low, high = batch["input"], batch["target"]
     assert low.shape == (64, 3, 5, 5) and high.shape == (64, 3, 10, 10)
@@ -92,5 +101,5 @@ def test_clean_scales_need_a_made_pair_and_room_for_a_patch() -> None:
     with pytest.raises(InputError, match=r"needs a pair made by data\.degradation"):
         given.setup("fit")
     tiny = OneShotDataModule(degradation=Degradation(), patch_size=11, clean_scales=(1.0, 0.04))
-    with pytest.raises(InputError, match=r"clean_scales 0\.04 shrinks the 256x218"):
+    with pytest.raises(InputError, match=r"clean_scales 0\.04 shrinks the 256x256"):
         tiny.setup("fit")

@@ -4,7 +4,7 @@ import torch
 from scipy import ndimage
 
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import convolve, gaussian_kernel
+from oneshot_lightning.functional import convolve, disk_kernel, gaussian_kernel
 
 
 def test_gaussian_kernel_is_normalised_and_shaped() -> None:
@@ -38,3 +38,19 @@ def test_convolve_is_a_true_convolution_with_reflect_borders() -> None:
         [ndimage.convolve(channel.numpy(), kernel.numpy(), mode="mirror") for channel in image[0]]
     )
     torch.testing.assert_close(convolve(image, kernel)[0], torch.from_numpy(expected))
+
+
+def test_disk_kernel_is_a_normalised_round_support() -> None:
+    kernel = disk_kernel(3.0)
+    assert kernel.shape == (7, 7)
+    assert kernel.sum().item() == pytest.approx(1.0, abs=1e-6)
+    torch.testing.assert_close(kernel, kernel.T)
+    # Corners lie outside a radius-3 disk; the centre row is flat inside it.
+    assert kernel[0, 0] == 0 and kernel[3, 1] == kernel[3, 3]
+    # Its area matches pi r^2 pixels: each inside pixel weighs 1 / area.
+    assert 1 / kernel[3, 3].item() == pytest.approx(torch.pi * 9, rel=0.02)
+
+
+def test_disk_kernel_refuses_a_bad_radius() -> None:
+    with pytest.raises(InputError, match="radius"):
+        disk_kernel(0.0)

@@ -1,0 +1,99 @@
+"""Never worse than the start: score the untrained model first, keep it if training loses.
+
+Every net starts as the identity (deblurring, denoising) or as bicubic interpolation
+(super-resolution), which needs no training. A run on a poor pair, a tiny budget or a photo
+without texture can end below that start, and with no ground truth the user would not notice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
+
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.models import RestorationModule
+
+
+@rank_zero_only
+def say(line: str) -> None:
+    """Print one line for the user to stderr, once per run (rank zero)."""
+    print(line, file=sys.stderr)
+
+
+class StartingPoint(Callback):
+    """Save the untrained model as ``start.ckpt`` and keep ``best.ckpt`` never worse than it.
+
+    Before the first step the model is scored on the validation data (``val/psnr``) and
+    saved beside the checkpoints. When ``fit`` ends, the best checkpoint's score is compared
+    with it: if training never beat the start, ``best.ckpt`` becomes a copy of
+    ``start.ckpt``. One line reports the gain; a gain below ``warn_below`` dB is a warning.
+
+    Args:
+        monitor: the validation metric, as the best-checkpoint saver monitors it.
+        warn_below: smallest gain in dB that ends the run without a warning.
+    """
+
+    def __init__(self, monitor: str = "val/psnr", warn_below: float = 0.1) -> None:
+        self.monitor, self.warn_below = monitor, warn_below
+        self.start_score: float | None = None
+
+    def best_saver(self, trainer: Trainer) -> ModelCheckpoint:
+        """The checkpoint callback that keeps the best model by :attr:`monitor`."""
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint) and callback.monitor == self.monitor:
+                return callback
+        raise InputError(f"StartingPoint needs a ModelCheckpoint that monitors {self.monitor}")
+
+    def start_path(self, trainer: Trainer) -> Path:
+        """``start.ckpt`` beside the best checkpoint."""
+        return Path(self.best_saver(trainer).dirpath or trainer.default_root_dir) / "start.ckpt"
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Score and save the untrained model (not again when a run resumes)."""
+        if self.start_score is not None or not isinstance(pl_module, RestorationModule):
+            return
+        datamodule = getattr(trainer, "datamodule", None)
+        if datamodule is None:
+            return
+        scores = pl_module.validation_scores(datamodule.val_dataloader())
+        self.start_score = scores[self.monitor]
+        trainer.save_checkpoint(self.start_path(trainer))
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Fall back to the start if training never beat it; report the gain."""
+        if self.start_score is None:
+            return
+        saver = self.best_saver(trainer)
+        best = None if saver.best_model_score is None else float(saver.best_model_score)
+        if best is None or best <= self.start_score:
+            if trainer.is_global_zero and saver.best_model_path:
+                shutil.copyfile(self.start_path(trainer), saver.best_model_path)
+            gain = 0.0
+            kept = "best.ckpt is the untrained start"
+        else:
+            gain = best - self.start_score
+            kept = f"{self.monitor} {best:.2f} dB"
+        line = (
+            f"{kept}: {gain:+.2f} dB over the untrained start ({self.start_score:.2f} dB, "
+            "the identity or bicubic) on the validation data"
+        )
+        if gain < self.warn_below:
+            line = (
+                f"warning: training gained little: {line}; try a longer run "
+                "(trainer.max_epochs), a pair with more texture, or check the degradation"
+            )
+        say(f"oneshot: {line}")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The start's score, so that a resumed run compares with the same start."""
+        return {"start_score": self.start_score}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the start's score from a checkpoint."""
+        self.start_score = state_dict.get("start_score")
