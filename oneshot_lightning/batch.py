@@ -9,7 +9,10 @@ A batch is a dict:
   patches, which have none.
 
 Training batches hold equal-sized patches; validation, test and predict batches hold whole
-images, one per batch, since their sizes differ.
+images, one per batch, since their sizes differ. Between the patch stream and the device a
+training batch may also hold ``fresh``: (F, C, s W, s W) clean crops that the data module
+degrades on the device and appends to ``input`` and ``target`` (``data/synthesis.py``);
+models never see it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Batch(TypedDict, total=False):
     input: Tensor
     target: Tensor
     name: list[str]
+    fresh: Tensor
 
 
 class Sample(TypedDict, total=False):

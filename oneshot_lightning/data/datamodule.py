@@ -8,9 +8,9 @@ to the photo), or the bundled sample.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
+import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
@@ -22,21 +22,29 @@ from oneshot_lightning.data.datasets import (
     ImagePairs,
     PatchPairStream,
     TestPairs,
-    check_pair,
-    pair_by_stem,
 )
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.pairs import (
+    check_pair,
+    cut_blocks,
+    degradation_blur,
+    fresh_crops,
+    fresh_degradation,
+    patch_positions,
+    shrunk_pairs,
+    validation_blocks,
+)
+from oneshot_lightning.data.synthesis import synthesize
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     Box,
-    allowed_positions,
-    imresize,
+    is_dihedral_invariant,
     mod_crop,
     noise_generator,
     require_size,
 )
-from oneshot_lightning.metrics import SSIM_WINDOW
+from oneshot_lightning.functional.kernel_estimation import KernelEstimate, estimate_kernel
 
 #: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
 SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
@@ -61,7 +69,7 @@ class OneShotDataModule(LightningDataModule):
         degradation: how to degrade the clean image (training, zero-shot, and test targets
             without inputs).
         val_input, val_target: a validation pair; without it, parts of the training pair
-            are held out (see :meth:`validation_blocks`): no training patch touches them.
+            are held out (``pairs.validation_blocks``): no training patch touches them.
         val_fraction: the share of the training pair that is held out.
         val_blocks: how many squares are held out, spread over the pair.
         test_input, test_target: folders or files, paired by file name (stem).
@@ -76,7 +84,12 @@ class OneShotDataModule(LightningDataModule):
         patch_size: side of the input patches in pixels (set from the model by the CLI).
         batch_size: patch pairs per training step.
         steps_per_epoch: training steps between validations.
-        augment: random paired flips/transposes of the training patches.
+        augment: random flips/transposes of the training patches: of both sides of a pair
+            when its blur is symmetric (else a flipped pair would show another blur), and of
+            the clean crops of fresh pairs before they are degraded.
+        fresh_fraction: share of each training batch made afresh at every step: clean
+            crops degraded by ``degradation``, or for a given pair by its estimated blur and
+            noise (``blur_estimate``), with new noise each time (``data/synthesis.py``).
         seed: seeds the degradation noise and the patch draw.
     """
 
@@ -99,8 +112,11 @@ class OneShotDataModule(LightningDataModule):
         augment: bool = True,
         seed: int = 0,
         clean_scales: tuple[float, ...] = (1.0,),
+        fresh_fraction: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0 <= fresh_fraction <= 1:
+            raise InputError(f"data.fresh_fraction must be in [0, 1], got {fresh_fraction}")
         if not 0 < val_fraction < 1:
             raise InputError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         if not clean_scales or not all(0 < factor <= 1 for factor in clean_scales):
@@ -125,7 +141,13 @@ class OneShotDataModule(LightningDataModule):
         self.scale, self.patch_size, self.batch_size = scale, patch_size, batch_size
         self.steps_per_epoch, self.seed = steps_per_epoch, seed
         self.clean_scales = tuple(clean_scales)
-        self.augmentation = PairedDihedral() if augment else None
+        self.augment, self.fresh_fraction = augment, fresh_fraction
+        self.augmentation: PairedDihedral | None = None
+        #: The training pair's blur and noise (scale 1): from ``degradation`` when it made
+        #: the pair, else estimated from the given pair; set by ``setup("fit")``.
+        self.blur_estimate: KernelEstimate | None = None
+        self.synthesis: Degradation | None = None
+        self.fresh_margin = 0
 
     @property
     def zero_shot(self) -> bool:
@@ -164,60 +186,14 @@ class OneShotDataModule(LightningDataModule):
             raise InputError(f"{what} alone needs data.degradation to make the degraded input")
         return self.degradation(clean[None], noise_generator(self.seed, index), self.scale)[0]
 
-    def scaled_pairs(
-        self, degraded: Tensor, clean: Tensor, blocks: list[Box]
-    ) -> tuple[list[tuple[Tensor, Tensor]], list[Tensor | None]]:
-        """The training pairs at each of ``clean_scales`` and their allowed patch corners.
-
-        Scale 1 is the pair itself; a smaller one shrinks the clean image (bicubic,
-        antialiased), crops it to a multiple of ``scale`` and degrades it with its own noise.
-        Patches avoid the held-out ``blocks`` (input pixels), shrunk with the image.
-
-        Returns:
-            [(degraded (C, h, w), clean (C, H, W)), ...] and, per pair, the flat corner
-            indices its patches may start at (``None``: anywhere).
-        """
-        size = self.patch_size
-        height, width = degraded.shape[-2:]
-        first = allowed_positions(height, width, size, blocks) if blocks else None
-        if self.clean_scales == (1.0,):
-            return [(degraded, clean)], [first]
-        if self.pair_given:
-            raise InputError(
-                "data.clean_scales needs a pair made by data.degradation: give data.input "
-                "(zero-shot) or data.target alone, not both"
-            )
-        pairs, positions = [], []
-        clean_height, clean_width = clean.shape[-2:]
-        for index, factor in enumerate(self.clean_scales, start=1):
-            if factor == 1:
-                pairs.append((degraded, clean))
-                positions.append(first)
-                continue
-            shape = (round(factor * clean_height), round(factor * clean_width))
-            if min(shape) < self.scale * size:
-                raise InputError(
-                    f"data.clean_scales {factor} shrinks the {clean_width}x{clean_height} "
-                    f"training image below one {size}x{size} patch"
-                )
-            # Bicubic overshoots; a clean image stays in [0, 1].
-            small = mod_crop(imresize(clean[None], shape)[0].clamp(0, 1), self.scale)
-            pairs.append((self.degrade(small, "data.clean_scales", index), small))
-            shrunk: list[Box] = [
-                (int(factor * top), int(factor * left), int(factor * rows), int(factor * cols))
-                for top, left, rows, cols in blocks
-            ]
-            # Shrinking mixes pixels within about 2 output pixels: keep that far away.
-            rows, cols = pairs[-1][0].shape[-2:]
-            positions.append(allowed_positions(rows, cols, size, shrunk, margin=3))
-        return pairs, positions
-
     def setup(self, stage: str) -> None:
         """Read and check the images the ``stage`` needs."""
         if stage in ("fit", "validate"):
             self.setup_fit()
         elif stage == "test":
-            self.setup_test()
+            self.test_dataset = TestPairs.from_paths(
+                self.test_target, self.test_input, self.degradation, self.seed, self.scale
+            )
         elif stage == "predict":
             # Zero-shot learning is for the photo itself: restore it unless told otherwise.
             predict = self.input if self.predict is None and self.zero_shot else self.predict
@@ -226,97 +202,93 @@ class OneShotDataModule(LightningDataModule):
             self.predict_dataset = ImageFiles(list_images(predict), self.patch_size)
 
     def setup_fit(self) -> None:
-        """The training patch stream and the validation pair."""
+        """The training patch stream, the validation pairs and the pair's blur."""
         degraded, clean = self.load_training_pair()
-        if self.val_input is not None or self.val_target is not None:
-            if self.val_target is None:
-                raise InputError("data.val_input needs data.val_target")
-            val_clean = read_image(self.val_target)
-            if self.val_input is None:
-                val_clean = mod_crop(val_clean, self.scale)
-                val_degraded = self.degrade(val_clean, "data.val_target")
-            else:
-                val_degraded = read_image(self.val_input)
-                what = f"{self.val_input} / {self.val_target}"
-                val_clean = check_pair(val_degraded, val_clean, what, self.scale)
-            blocks: list[Box] = []
-            val = [(val_degraded, val_clean, "validation")]
-        else:
-            blocks = self.validation_blocks(*degraded.shape[-2:])
-            s = self.scale
-            val = [
-                (
-                    degraded[:, top : top + rows, left : left + cols],
-                    clean[:, s * top : s * (top + rows), s * left : s * (left + cols)],
-                    f"validation {index}",
-                )
-                for index, (top, left, rows, cols) in enumerate(blocks, start=1)
-            ]
         size = self.patch_size
         height, width = degraded.shape[-2:]
         require_size(height, width, size, f"one {size}x{size} patch", "training image")
+        blocks, val = self.validation_pairs(degraded, clean)
+        self.blur_estimate = self.find_blur(degraded, clean)
+        kernel = None if self.blur_estimate is None else self.blur_estimate.kernel
+        # A flipped pair is another valid pair only if the blur looks the same flipped.
+        symmetric = kernel is None or is_dihedral_invariant(kernel)
+        self.augmentation = PairedDihedral() if self.augment and symmetric else None
+        pairs = [(degraded, clean)]
+        if self.clean_scales != (1.0,):
+            if self.pair_given:
+                raise InputError(
+                    "data.clean_scales needs a pair made by data.degradation: give data.input "
+                    "(zero-shot) or data.target alone, not both"
+                )
+            pairs = shrunk_pairs(
+                degraded, clean, self.clean_scales, self.degrade_copy, size, self.scale
+            )
         # Patches never touch the held-out blocks, in the pair or in its shrunk copies.
-        pairs, positions = self.scaled_pairs(degraded, clean, blocks)
+        positions = patch_positions(pairs, blocks, size)
+        fresh_count = round(self.fresh_fraction * self.batch_size)
+        fresh = None
+        if fresh_count:
+            self.synthesis = fresh_degradation(
+                None if self.pair_given else self.degradation, self.blur_estimate
+            )
+            kernel = getattr(self.synthesis.blur, "kernel", torch.ones(1, 1))
+            # The blur's reach, and bicubic downscaling's (2 input pixels), stay in the margin.
+            self.fresh_margin = max(kernel.shape) // 2 + (2 if self.scale > 1 else 0)
+            fresh = fresh_crops(pairs, blocks, size, self.fresh_margin, self.scale)
         self.train_dataset = PatchPairStream(
-            pairs, positions, size, self.batch_size, self.steps_per_epoch, self.seed, self.scale
+            pairs,
+            positions,
+            size,
+            self.batch_size,
+            self.steps_per_epoch,
+            self.seed,
+            self.scale,
+            fresh,
+            fresh_count,
         )
         self.val_dataset = ImagePairs(val)
 
-    def validation_blocks(self, height: int, width: int) -> list[Box]:
-        """The held-out parts of a ``height`` x ``width`` input image, as blocks.
+    def degrade_copy(self, clean: Tensor, index: int) -> Tensor:
+        """Degrade a shrunk copy of the clean image, with noise of its own."""
+        return self.degrade(clean, "data.clean_scales", index)
 
-        ``val_blocks`` squares at the centres of a grid of cells, covering about
-        ``val_fraction`` of the image, so that validation samples the whole photo; when they
-        would leave fewer than half of the patch positions to train on (a small image, a
-        large patch), one strip of ``val_fraction`` of the rows at the bottom instead. Each
-        block holds an SSIM window after the super-resolution border is shaved, and more
-        than half a patch (what whole-image inference mirrors at the borders).
+    def validation_pairs(
+        self, degraded: Tensor, clean: Tensor
+    ) -> tuple[list[Box], list[tuple[Tensor, Tensor, str]]]:
+        """The blocks held out of the training pair and the validation pairs.
+
+        Without ``val_target`` the blocks of ``pairs.validation_blocks``, cut from the pair;
+        with it, no blocks and the given validation pair.
         """
-        size = self.patch_size
-        least = max(size // 2 + 1, -(-(SSIM_WINDOW + 2 * (self.scale - 1)) // self.scale))
-        rows = max(1, round(math.sqrt(self.val_blocks)))
-        cols = math.ceil(self.val_blocks / rows)
-        side = max(least, round(math.sqrt(self.val_fraction * height * width / self.val_blocks)))
-        cells = [(row, col) for row in range(rows) for col in range(cols)][: self.val_blocks]
-        blocks = [
-            (
-                (2 * row + 1) * height // (2 * rows) - side // 2,
-                (2 * col + 1) * width // (2 * cols) - side // 2,
-                side,
-                side,
-            )
-            for row, col in cells
-        ]
-        positions = (height - size + 1) * (width - size + 1)
-        fits = side <= min(height // rows, width // cols)
-        if fits and 2 * len(allowed_positions(height, width, size, blocks)) >= positions:
-            return blocks
-        strip = max(least, round(height * self.val_fraction))
-        if height - strip < size:
-            raise InputError(
-                f"training image {width}x{height} is too small to split: a {strip}-row "
-                f"validation strip and a {size}-row patch need {strip + size} rows (give "
-                "data.val_target or a larger image)"
-            )
-        return [(height - strip, 0, strip, width)]
+        if self.val_input is None and self.val_target is None:
+            (height, width), scale = degraded.shape[-2:], self.scale
+            count, fraction, size = self.val_blocks, self.val_fraction, self.patch_size
+            blocks = validation_blocks(height, width, count, fraction, size, scale)
+            return blocks, cut_blocks(degraded, clean, blocks, scale)
+        if self.val_target is None:
+            raise InputError("data.val_input needs data.val_target")
+        val_clean = read_image(self.val_target)
+        if self.val_input is None:
+            val_clean = mod_crop(val_clean, self.scale)
+            val_degraded = self.degrade(val_clean, "data.val_target")
+        else:
+            val_degraded = read_image(self.val_input)
+            what = f"{self.val_input} / {self.val_target}"
+            val_clean = check_pair(val_degraded, val_clean, what, self.scale)
+        return [], [(val_degraded, val_clean, "validation")]
 
-    def setup_test(self) -> None:
-        """The test pairs: files paired by name, or targets degraded here."""
-        if self.test_target is None:
-            raise InputError(
-                "test needs --data.test_target (and --data.test_input, or a "
-                "data.degradation to make the inputs)"
-            )
-        targets = list_images(self.test_target)
-        inputs = None
-        if self.test_input is not None:
-            inputs = list_images(self.test_input)
-            # Two single files are a pair whatever their names; folders pair by name.
-            if not (len(inputs) == len(targets) == 1 and Path(self.test_input).is_file()):
-                inputs = pair_by_stem(inputs, targets)
-        elif self.degradation is None:
-            raise InputError("data.test_target alone needs data.degradation to make the inputs")
-        self.test_dataset = TestPairs(targets, inputs, self.degradation, self.seed, self.scale)
+    def find_blur(self, degraded: Tensor, clean: Tensor) -> KernelEstimate | None:
+        """The pair's blur and noise.
+
+        The degradation's own when it made the pair, else estimated from the pair
+        (``functional.estimate_kernel``); ``None`` for super-resolution, whose blur is
+        part of the downscaling.
+        """
+        if self.scale != 1:
+            return None
+        if not self.pair_given and self.degradation is not None:
+            return degradation_blur(self.degradation)
+        return estimate_kernel(degraded, clean)
 
     def train_dataloader(self) -> DataLoader:
         """The patch stream, batched by itself."""
@@ -339,7 +311,15 @@ class OneShotDataModule(LightningDataModule):
         return self.predict_dataset.paths
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        """Augment the training patches, on the device, after transfer."""
-        if self.augmentation is not None and self.trainer is not None and self.trainer.training:
+        """Augment the training patches and make the fresh pairs, on the device."""
+        if self.trainer is None or not self.trainer.training:
+            return batch
+        if self.augmentation is not None:
             batch["input"], batch["target"] = self.augmentation(batch["input"], batch["target"])
+        fresh = batch.pop("fresh", None)
+        if fresh is not None and self.synthesis is not None:
+            self.synthesis.to(fresh.device)
+            degraded, clean = synthesize(fresh, self.synthesis, self.fresh_margin, self.scale)
+            batch["input"] = torch.cat([batch["input"], degraded])
+            batch["target"] = torch.cat([batch["target"], clean])
         return batch

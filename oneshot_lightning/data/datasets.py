@@ -15,7 +15,9 @@ from torch.utils.data import Dataset, IterableDataset
 
 from oneshot_lightning.batch import Batch, Sample
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.pairs import check_pair
+from oneshot_lightning.data.synthesis import FreshCrops
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     mod_crop,
@@ -43,6 +45,9 @@ class PatchPairStream(IterableDataset):
         steps: batches per iteration (one epoch).
         seed: seeds the draw.
         scale: super-resolution factor s.
+        fresh: where clean crops for fresh pairs come from, if any (``synthesis``).
+        fresh_count: how many of the ``batch_size`` pairs are made afresh: the stream yields
+            their clean crops as ``"fresh"``, which the data module degrades on the device.
     """
 
     def __init__(
@@ -54,8 +59,11 @@ class PatchPairStream(IterableDataset):
         steps: int,
         seed: int,
         scale: int = 1,
+        fresh: FreshCrops | None = None,
+        fresh_count: int = 0,
     ) -> None:
         self.pairs, self.positions = list(pairs), list(positions)
+        self.fresh, self.fresh_count = fresh, fresh_count if fresh is not None else 0
         self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
         self.seed, self.scale = seed, scale
         self.generator: torch.Generator | None = None
@@ -70,13 +78,18 @@ class PatchPairStream(IterableDataset):
         for _ in range(self.steps):
             degraded, clean = sample_from_pairs(
                 self.pairs,
-                self.batch_size,
+                self.batch_size - self.fresh_count,
                 self.patch_size,
                 self.generator,
                 self.scale,
                 self.positions,
             )
-            yield {"input": degraded, "target": clean}
+            batch: Batch = {"input": degraded, "target": clean}
+            if self.fresh is not None and self.fresh_count:
+                batch["fresh"] = self.fresh.sample(
+                    self.fresh_count, self.patch_size, self.generator
+                )
+            yield batch
 
 
 class ImagePairs(Dataset):
@@ -106,6 +119,35 @@ class TestPairs(Dataset):
     ) -> None:
         self.targets, self.inputs = targets, inputs
         self.degradation, self.seed, self.scale = degradation, seed, scale
+
+    @classmethod
+    def from_paths(
+        cls,
+        target: str | None,
+        input: str | None,
+        degradation: Degradation | None,
+        seed: int,
+        scale: int = 1,
+    ) -> TestPairs:
+        """Targets and inputs from files or folders, paired by file name (stem).
+
+        Without ``input``, the inputs are the targets degraded by ``degradation``.
+        """
+        if target is None:
+            raise InputError(
+                "test needs --data.test_target (and --data.test_input, or a "
+                "data.degradation to make the inputs)"
+            )
+        targets = list_images(target)
+        inputs = None
+        if input is not None:
+            inputs = list_images(input)
+            # Two single files are a pair whatever their names; folders pair by name.
+            if not (len(inputs) == len(targets) == 1 and Path(input).is_file()):
+                inputs = pair_by_stem(inputs, targets)
+        elif degradation is None:
+            raise InputError("data.test_target alone needs data.degradation to make the inputs")
+        return cls(targets, inputs, degradation, seed, scale)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -139,33 +181,6 @@ class ImageFiles(Dataset):
         size = self.min_size
         require_size(image.shape[-2], image.shape[-1], size, f"one {size}x{size} patch", str(path))
         return {"input": image, "name": path.stem}
-
-
-def check_pair(degraded: Tensor, clean: Tensor, what: str, scale: int = 1) -> Tensor:
-    """The clean image cropped to ``scale`` times the degraded one's size, if that fits.
-
-    Raises :class:`InputError` when the (C, H, W) sizes or channels of the pair don't fit.
-    """
-    height, width = degraded.shape[-2:]
-    fits = all(
-        scale * low <= high < scale * (low + 1)
-        for low, high in zip((height, width), clean.shape[-2:])
-    )
-    if not fits:
-        expected = f"{scale * width}x{scale * height}" + (
-            f" (up to {scale - 1} more rows/columns, cropped)" if scale > 1 else ""
-        )
-        raise InputError(
-            f"pair sizes don't fit: input is {width}x{height}, target is {clean.shape[-1]}x"
-            f"{clean.shape[-2]} (WxH), expected a target of {expected} at scale {scale} "
-            f"for {what}"
-        )
-    if degraded.shape[0] != clean.shape[0]:
-        raise InputError(
-            f"pair channels differ: input has {degraded.shape[0]}, target has {clean.shape[0]} "
-            f"for {what}"
-        )
-    return clean[:, : scale * height, : scale * width]
 
 
 def pair_by_stem(inputs: list[Path], targets: list[Path]) -> list[Path]:

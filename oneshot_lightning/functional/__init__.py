@@ -8,6 +8,7 @@ Nets, LightningModules and the data module all build on them.
 from oneshot_lightning.functional.dihedral import (
     DIHEDRAL_COUNT,
     dihedral,
+    is_dihedral_invariant,
     transpose_where,
     undo_dihedral,
 )
@@ -22,6 +23,7 @@ from oneshot_lightning.functional.patches import (
     allowed_positions,
     center_crop,
     extract_patches,
+    holdout_blocks,
     sample_from_pairs,
     sample_patch_pairs,
 )
@@ -56,7 +58,9 @@ __all__ = [
     "disk_kernel",
     "extract_patches",
     "gaussian_kernel",
+    "holdout_blocks",
     "imresize",
+    "is_dihedral_invariant",
     "match_channels",
     "mod_crop",
     "noise_generator",

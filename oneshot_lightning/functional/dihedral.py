@@ -35,6 +35,25 @@ def undo_dihedral(image: Tensor, index: int) -> Tensor:
     return out.flip(flips) if flips else out
 
 
+def is_dihedral_invariant(kernel: Tensor, tolerance: float = 0.1) -> bool:
+    """Whether a (k, k) kernel equals its 8 flips/transposes within ``tolerance`` x its peak.
+
+    A blur with such a kernel commutes with the transforms, so flipping a blurred/sharp pair
+    together makes another valid pair; for any other kernel (camera shake) it does not.
+
+    >>> import torch
+    >>> is_dihedral_invariant(torch.ones(3, 3)), is_dihedral_invariant(torch.eye(3))
+    (True, False)
+    """
+    if kernel.shape[-1] != kernel.shape[-2]:
+        return False
+    limit = tolerance * float(kernel.abs().max())
+    return all(
+        float((dihedral(kernel, index) - kernel).abs().max()) <= limit
+        for index in range(1, DIHEDRAL_COUNT)
+    )
+
+
 def transpose_where(chosen: Tensor, image: Tensor) -> Tensor:
     """Transpose the samples of square (B, C, H, H) ``image`` where (B,) bool ``chosen``."""
     return image.transpose(-1, -2).where(chosen[:, None, None, None], image)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+from oneshot_lightning.errors import InputError
 
 #: A rectangle of an image: (top, left, rows, columns) in pixels.
 Box = tuple[int, int, int, int]
@@ -141,6 +144,48 @@ def allowed_positions(
             max(0, left - margin - size + 1) : max(0, left + block_cols + margin),
         ] = False
     return free.flatten().nonzero().flatten()
+
+
+def holdout_blocks(
+    height: int, width: int, count: int, fraction: float, least: int, patch_size: int
+) -> list[Box]:
+    """Parts of a ``height`` x ``width`` image to hold out, leaving room for patches.
+
+    ``count`` squares at the centres of a grid of cells, together about ``fraction`` of the
+    image, so that they sample the whole picture; when they would leave fewer than half of
+    the ``patch_size`` windows free (a small image, a large patch), one strip of
+    ``fraction`` of the rows at the bottom instead. Every block is at least ``least`` wide.
+
+    >>> holdout_blocks(100, 100, 4, 0.16, 11, 11)
+    [(15, 15, 20, 20), (15, 65, 20, 20), (65, 15, 20, 20), (65, 65, 20, 20)]
+    >>> holdout_blocks(100, 100, 4, 0.16, 11, 40)  # 40-pixel patches: a strip
+    [(84, 0, 16, 100)]
+    """
+    rows = max(1, round(math.sqrt(count)))
+    cols = math.ceil(count / rows)
+    side = max(least, round(math.sqrt(fraction * height * width / count)))
+    cells = [(row, col) for row in range(rows) for col in range(cols)][:count]
+    blocks = [
+        (
+            (2 * row + 1) * height // (2 * rows) - side // 2,
+            (2 * col + 1) * width // (2 * cols) - side // 2,
+            side,
+            side,
+        )
+        for row, col in cells
+    ]
+    windows = (height - patch_size + 1) * (width - patch_size + 1)
+    fits = side <= min(height // rows, width // cols)
+    if fits and 2 * len(allowed_positions(height, width, patch_size, blocks)) >= windows:
+        return blocks
+    strip = max(least, round(height * fraction))
+    if height - strip < patch_size:
+        raise InputError(
+            f"training image {width}x{height} is too small to split: a {strip}-row "
+            f"validation strip and a {patch_size}-row patch need {strip + patch_size} rows "
+            "(give data.val_target or a larger image)"
+        )
+    return [(height - strip, 0, strip, width)]
 
 
 def center_crop(patches: Tensor, size: int) -> Tensor:

@@ -11,6 +11,7 @@ from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.data.pairs import validation_blocks
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import noise_generator
 from oneshot_lightning.functional.resize import bicubic_downscale, imresize
@@ -69,7 +70,7 @@ def test_shrunk_copies_avoid_the_held_out_blocks() -> None:
     assert small_degraded.shape == (3, 64, 64)
     # In the half-size copy (input pixels: 64x64) the blocks shrink to half, plus a margin.
     _, small_positions = data.train_dataset.positions
-    blocks = data.validation_blocks(128, 128)
+    blocks = validation_blocks(128, 128, data.val_blocks, data.val_fraction, 5, scale=2)
     for corner in small_positions.tolist():
         y, x = divmod(corner, 64 - 5 + 1)
         for top, left, rows, cols in blocks:

@@ -1,0 +1,84 @@
+"""Fresh training pairs: clean crops degraded anew at every step.
+
+One clean image and its degradation (the configured one, or the one estimated from the given
+pair) make endless pairs with new noise, where the given pair holds one noise draw only. The
+stream cuts clean crops ``margin`` input pixels wider than a patch on each side; on the
+device, each crop is turned by a random flip/transpose (valid for any blur, since it happens
+before the blur), degraded, and trimmed, so the blur's border rule never shows.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from oneshot_lightning.functional import extract_patches, transpose_where
+
+
+class FreshCrops:
+    """Draws clean crops for :func:`synthesize` from the clean training images.
+
+    Args:
+        cleans: (C, s h, s w) clean images (the pair's and its shrunk copies).
+        positions: per image, the flat corners allowed for windows of ``size + 2 margin``
+            input pixels (away from the held-out blocks), or ``None`` for anywhere.
+        margin: input pixels cut away at each side after degrading.
+        scale: super-resolution factor s.
+    """
+
+    def __init__(
+        self, cleans: list[Tensor], positions: list[Tensor | None], margin: int, scale: int = 1
+    ) -> None:
+        self.cleans, self.positions, self.margin, self.scale = cleans, positions, margin, scale
+
+    def sample(self, count: int, size: int, generator: torch.Generator) -> Tensor:
+        """Clean crops (count, C, s W, s W), W = size + 2 margin.
+
+        Every image gives crops in proportion to its allowed windows.
+        """
+        window = size + 2 * self.margin
+        s = self.scale
+        areas = []
+        for clean, allowed in zip(self.cleans, self.positions):
+            rows, cols = clean.shape[-2] // s - window + 1, clean.shape[-1] // s - window + 1
+            areas.append(rows * cols if allowed is None else len(allowed))
+        chosen = torch.multinomial(
+            torch.tensor(areas, dtype=torch.float), count, replacement=True, generator=generator
+        )
+        crops = []
+        for index, n in enumerate(torch.bincount(chosen, minlength=len(areas)).tolist()):
+            if n == 0:
+                continue
+            clean, allowed = self.cleans[index], self.positions[index]
+            cols = clean.shape[-1] // s - window + 1
+            if allowed is None:
+                rows = clean.shape[-2] // s - window + 1
+                corners = torch.randint(0, rows * cols, (n,), generator=generator)
+            else:
+                corners = allowed[torch.randint(0, len(allowed), (n,), generator=generator)]
+            top, left = corners // cols, corners % cols
+            crops.append(extract_patches(clean, s * top, s * left, s * window))
+        return torch.cat(crops)
+
+
+def random_dihedral(images: Tensor) -> Tensor:
+    """Each of the (B, C, H, H) square ``images`` in one of its 8 flips/transposes, at random."""
+    flips = torch.rand(images.shape[0], 3, device=images.device) < 0.5
+    out = torch.where(flips[:, 0, None, None, None], images.flip(-1), images)
+    out = torch.where(flips[:, 1, None, None, None], out.flip(-2), out)
+    return transpose_where(flips[:, 2], out)
+
+
+def synthesize(
+    crops: Tensor, degradation: nn.Module, margin: int, scale: int = 1
+) -> tuple[Tensor, Tensor]:
+    """Degrade clean crops afresh: (B, C, s W, s W) -> (degraded, clean) trimmed patches.
+
+    ``degradation(images, generator, scale)`` (e.g. a ``Degradation``) draws new noise from
+    the global generator. Returns ((B, C, p, p), (B, C, s p, s p)) with p = W - 2 margin.
+    """
+    crops = random_dihedral(crops)
+    degraded = degradation(crops, None, scale)
+    m, n = margin, scale * margin
+    clean = crops[..., n : crops.shape[-2] - n, n : crops.shape[-1] - n]
+    return degraded[..., m : degraded.shape[-2] - m, m : degraded.shape[-1] - m], clean

@@ -1,0 +1,113 @@
+"""Fresh pairs: clean crops degraded anew at every step, and when flips are valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.degradations import Blur, Degradation, GaussianBlur
+from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.synthesis import FreshCrops, random_dihedral, synthesize
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import convolve
+
+
+def motion_kernel() -> torch.Tensor:
+    kernel = torch.zeros(7, 7)
+    kernel[3, 1:6] = torch.tensor([1.0, 2.0, 3.0, 0.0, 0.0])  # one-sided: not symmetric
+    kernel[2, 5] = 1.0
+    return kernel / kernel.sum()
+
+
+def test_synthesis_trims_the_blur_border_away() -> None:
+    clean = read_image(SAMPLE_IMAGE)[None, :, :40, :40].repeat(3, 1, 1, 1)
+    blur = Degradation(Blur(motion_kernel()), quantize=False)
+    torch.manual_seed(1)
+    degraded, target = synthesize(clean, blur, margin=3)
+    assert degraded.shape == target.shape == (3, 3, 34, 34)
+    # Each degraded patch is the true blur of its (randomly flipped) clean patch: the blur's
+    # border rule at the crop's edge stayed in the trimmed margin. Checked away from the
+    # patch's own edge, where the reference convolution below needs its border rule.
+    reference = convolve(target, blur.blur.kernel)
+    torch.testing.assert_close(degraded[..., 3:-3, 3:-3], reference[..., 3:-3, 3:-3])
+
+
+def test_fresh_crops_avoid_blocks_and_come_in_proportion() -> None:
+    clean = torch.rand(3, 60, 60)
+    allowed = torch.tensor([0])  # one corner only
+    crops = FreshCrops([clean], [allowed], margin=2, scale=1)
+    drawn = crops.sample(5, 6, torch.Generator().manual_seed(0))
+    assert drawn.shape == (5, 3, 10, 10)
+    assert all(torch.equal(crop, clean[:, :10, :10]) for crop in drawn)
+
+
+def test_random_dihedral_keeps_every_sample_a_symmetry_of_itself() -> None:
+    images = torch.arange(2 * 16.0).view(2, 1, 4, 4)
+    out = random_dihedral(images)
+    for before, after in zip(images, out):
+        rotations = [torch.rot90(b, k, (-2, -1)) for b in (before, before.transpose(-1, -2))
+                     for k in range(4)]  # fmt: skip
+        assert any(torch.equal(after, r) for r in rotations)
+
+
+def test_fresh_pairs_fill_their_share_of_every_batch() -> None:
+    data = OneShotDataModule(
+        degradation=Degradation(GaussianBlur(1.2, 9), noise_sigma=0.02),
+        patch_size=7,
+        batch_size=16,
+        steps_per_epoch=2,
+        fresh_fraction=0.25,
+    )
+    data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    assert batch["input"].shape == (12, 3, 7, 7) and batch["fresh"].shape == (4, 3, 15, 15)
+
+    class Training:
+        training = True
+
+    data.trainer = Training()  # type: ignore[assignment]
+    out = data.on_after_batch_transfer(batch, 0)
+    assert "fresh" not in out and out["input"].shape == out["target"].shape == (16, 3, 7, 7)
+    # The fresh inputs carry new noise: degraded minus the blurred clean is about 0.02.
+    fresh_degraded, fresh_clean = out["input"][12:], out["target"][12:]
+    assert 0.005 < (fresh_degraded - fresh_clean).std() < 0.2
+
+
+def test_a_symmetric_blur_keeps_paired_flips_and_camera_shake_drops_them() -> None:
+    symmetric = OneShotDataModule(degradation=Degradation(GaussianBlur(1.2, 9)), patch_size=7)
+    symmetric.setup("fit")
+    assert symmetric.augmentation is not None
+    shaken = OneShotDataModule(
+        degradation=Degradation(Blur(motion_kernel())), patch_size=7, fresh_fraction=0.5
+    )
+    shaken.setup("fit")
+    assert shaken.augmentation is None  # flipping the pair would show another blur
+    assert shaken.blur_estimate is not None
+    torch.testing.assert_close(shaken.blur_estimate.kernel, motion_kernel())
+
+
+def test_fresh_pairs_need_a_degradation_for_super_resolution_pairs(tmp_path: Path) -> None:
+    from oneshot_lightning.data.io import write_image
+    from oneshot_lightning.functional import bicubic_downscale
+
+    clean = read_image(SAMPLE_IMAGE)
+    write_image(tmp_path / "lr.png", bicubic_downscale(clean[None], 2)[0])
+    data = OneShotDataModule(
+        input=str(tmp_path / "lr.png"),
+        target=str(SAMPLE_IMAGE),
+        scale=2,
+        patch_size=5,
+        fresh_fraction=0.5,
+    )
+    with pytest.raises(InputError, match=r"data\.fresh_fraction needs a degradation"):
+        data.setup("fit")
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5])
+def test_fresh_fraction_is_a_share(fraction: float) -> None:
+    with pytest.raises(InputError, match="fresh_fraction"):
+        OneShotDataModule(fresh_fraction=fraction)
