@@ -80,8 +80,8 @@ class StartingPoint(Callback):
             gain = best - self.start_score
             kept = f"{self.monitor} {best:.2f} dB"
         line = (
-            f"{kept}: {gain:+.2f} dB over the untrained start ({self.start_score:.2f} dB, "
-            "the identity or bicubic) on the validation data"
+            f"{kept}: {gain:+.2f} dB over the untrained start ({self.start_score:.2f} dB) "
+            "on the validation data"
         )
         if gain < self.warn_below:
             line = (

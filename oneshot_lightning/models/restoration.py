@@ -30,7 +30,11 @@ from oneshot_lightning.functional import (
     undo_dihedral,
 )
 from oneshot_lightning.metrics import PerImageMean, quality_metrics, shave
-from oneshot_lightning.models.nets.protocol import RestorationNet, restoration_net
+from oneshot_lightning.models.nets.protocol import (
+    DegradationAware,
+    RestorationNet,
+    restoration_net,
+)
 
 
 class RestorationModule(LightningModule):
@@ -96,14 +100,24 @@ class RestorationModule(LightningModule):
         return self.net.scale
 
     def setup(self, stage: str) -> None:
-        """Check that the data's scale is the net's."""
+        """Check that the data's scale is the net's; hand the pair's blur to nets that use it."""
+        datamodule = getattr(self.trainer, "datamodule", None)
         # predict needs no pairs, so only the stages that read pairs must agree on the scale.
-        data_scale = getattr(getattr(self.trainer, "datamodule", None), "scale", self.scale)
+        data_scale = getattr(datamodule, "scale", self.scale)
         if stage != "predict" and data_scale != self.scale:
             raise InputError(
                 f"data.scale is {data_scale} but the model's net works at scale {self.scale}: "
                 f"pass --data.scale {self.scale}, or use the config made for that scale"
             )
+        if stage == "fit" and isinstance(self.net, DegradationAware):
+            # A resumed run then loads its own (the same) degradation from the checkpoint.
+            estimate = getattr(datamodule, "blur_estimate", None)
+            if estimate is None:
+                raise InputError(
+                    f"model.net {type(self.net).__name__} deconvolves with the pair's blur: "
+                    "train it on a deblurring pair (data.scale 1)"
+                )
+            self.net.set_degradation(*estimate)
 
     def configure_optimizers(self) -> Any:
         """The injected optimizer over all parameters, with the cosine schedule if set."""

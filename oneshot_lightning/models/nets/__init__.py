@@ -6,17 +6,24 @@ outputs out, and ``forward_valid`` for whole images.
 
 from oneshot_lightning.models.nets.discriminator import PatchDiscriminator
 from oneshot_lightning.models.nets.patch2patch import RNNPatch2Patch
-from oneshot_lightning.models.nets.protocol import RestorationNet, restoration_net
+from oneshot_lightning.models.nets.protocol import (
+    DegradationAware,
+    RestorationNet,
+    restoration_net,
+)
 from oneshot_lightning.models.nets.rnn import RNNSparseCoder
 from oneshot_lightning.models.nets.unet import UNet
+from oneshot_lightning.models.nets.unrolled import UnrolledDeconvolution
 from oneshot_lightning.models.nets.upsampled import BicubicInput
 
 __all__ = [
     "BicubicInput",
+    "DegradationAware",
     "PatchDiscriminator",
     "RNNPatch2Patch",
     "RNNSparseCoder",
     "RestorationNet",
     "UNet",
+    "UnrolledDeconvolution",
     "restoration_net",
 ]

@@ -46,6 +46,19 @@ class RestorationNet(Protocol):
         ...
 
 
+@runtime_checkable
+class DegradationAware(Protocol):
+    """A net that restores with the training pair's blur kernel and noise level in hand.
+
+    ``RestorationModule`` hands them over (from the data module's ``blur_estimate``) before
+    training; the net keeps what it needs in buffers, so checkpoints carry it.
+    """
+
+    def set_degradation(self, kernel: Tensor, noise_sigma: float) -> None:
+        """Take the pair's (k, k) blur kernel and its noise standard deviation."""
+        ...
+
+
 #: The members :func:`restoration_net` checks, in the order an error names them.
 MEMBERS = ("channels", "patch_size", "context", "stride", "scale", "forward_valid")
 
