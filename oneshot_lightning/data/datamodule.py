@@ -25,7 +25,7 @@ from oneshot_lightning.data.datasets import (
     pair_by_stem,
 )
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.io import list_images, read_image, read_pair
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import imresize, mod_crop, noise_generator, require_size
 from oneshot_lightning.metrics import SSIM_WINDOW
@@ -127,9 +127,9 @@ class OneShotDataModule(LightningDataModule):
     def load_training_pair(self) -> tuple[Tensor, Tensor]:
         """The (degraded, clean) training images, each (C, H, W)."""
         if self.input is not None and self.target is not None:
-            degraded = read_image(self.input)
+            degraded, clean = read_pair(self.input, self.target)
             return degraded, check_pair(
-                degraded, read_image(self.target), f"{self.input} / {self.target}", self.scale
+                degraded, clean, f"{self.input} / {self.target}", self.scale
             )
         if self.input is not None:  # zero-shot
             if self.degradation is None:
@@ -200,12 +200,11 @@ class OneShotDataModule(LightningDataModule):
         if self.val_input is not None or self.val_target is not None:
             if self.val_target is None:
                 raise InputError("data.val_input needs data.val_target")
-            val_clean = read_image(self.val_target)
             if self.val_input is None:
-                val_clean = mod_crop(val_clean, self.scale)
+                val_clean = mod_crop(read_image(self.val_target), self.scale)
                 val_degraded = self.degrade(val_clean, "data.val_target")
             else:
-                val_degraded = read_image(self.val_input)
+                val_degraded, val_clean = read_pair(self.val_input, self.val_target)
                 what = f"{self.val_input} / {self.val_target}"
                 val_clean = check_pair(val_degraded, val_clean, what, self.scale)
             train = (degraded, clean)

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, IterableDataset
 
 from oneshot_lightning.batch import Batch, Sample
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.io import read_image, read_pair
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     mod_crop,
@@ -98,14 +98,13 @@ class TestPairs(Dataset):
         return len(self.targets)
 
     def __getitem__(self, index: int) -> Sample:
-        clean = read_image(self.targets[index])
         if self.inputs is not None:
-            degraded = read_image(self.inputs[index])
+            degraded, clean = read_pair(self.inputs[index], self.targets[index])
             what = f"{self.inputs[index]} / {self.targets[index]}"
             clean = check_pair(degraded, clean, what, self.scale)
         else:
             assert self.degradation is not None
-            clean = mod_crop(clean, self.scale)
+            clean = mod_crop(read_image(self.targets[index]), self.scale)
             generator = noise_generator(self.seed, index + 1)
             degraded = self.degradation(clean[None], generator, self.scale)[0]
         return {"input": degraded, "target": clean, "name": self.targets[index].stem}
