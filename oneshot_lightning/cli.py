@@ -243,6 +243,8 @@ QUIET_WARNINGS = (
     # val/test values come from torchmetrics, already synchronised across processes
     "It is recommended to use `self.log('val/",
     "It is recommended to use `self.log('test/",
+    # predict --writer.skip_existing with every output there: the writer says so itself
+    "Total length of `DataLoader` across ranks is zero",
 )
 
 

@@ -8,8 +8,10 @@ to the photo), or the bundled sample.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
+import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
@@ -17,6 +19,7 @@ from torch.utils.data import DataLoader
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.data.augment import PairedDihedral
 from oneshot_lightning.data.datasets import (
+    FilesPerProcess,
     ImageFiles,
     ImagePairs,
     PatchPairStream,
@@ -25,7 +28,14 @@ from oneshot_lightning.data.datasets import (
     pair_by_stem,
 )
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_image, read_pair
+from oneshot_lightning.data.io import (
+    ImageLayout,
+    ValueMap,
+    list_images,
+    read_image,
+    read_layout,
+    read_pair,
+)
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import imresize, mod_crop, noise_generator, require_size
 from oneshot_lightning.metrics import SSIM_WINDOW
@@ -192,7 +202,8 @@ class OneShotDataModule(LightningDataModule):
             predict = self.input if self.predict is None and self.zero_shot else self.predict
             if predict is None:
                 raise InputError("predict needs images: --data.predict FILE_OR_FOLDER")
-            self.predict_dataset = ImageFiles(list_images(predict), self.patch_size)
+            layouts = [read_layout(path) for path in list_images(predict)]
+            self.predict_dataset = ImageFiles(layouts, self.patch_size)
 
     def setup_fit(self) -> None:
         """The training patch stream and the validation pair."""
@@ -284,12 +295,36 @@ class OneShotDataModule(LightningDataModule):
         return DataLoader(self.test_dataset, batch_size=1)
 
     def predict_dataloader(self) -> DataLoader:
-        """One whole image per batch."""
-        return DataLoader(self.predict_dataset, batch_size=1)
+        """One whole plane per batch; under DDP, all planes of a file in one process."""
+        sampler = None
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
+            if world > 1:
+                sampler = FilesPerProcess(self.predict_dataset, world, rank)
+        return DataLoader(self.predict_dataset, batch_size=1, sampler=sampler)
 
     def prediction_paths(self) -> list[Path]:
-        """The files ``predict`` restores, in the order of its batches (after ``setup``)."""
+        """The files ``predict`` restores, in order (after ``setup``)."""
         return self.predict_dataset.paths
+
+    def prediction_layouts(self) -> list[ImageLayout]:
+        """What each of :meth:`prediction_paths` holds: its planes, type and axes."""
+        return self.predict_dataset.layouts
+
+    def prediction_plane(self, index: int) -> tuple[int, int]:
+        """(file, plane) of the ``predict`` item ``index`` (a batch index of the writer)."""
+        return self.predict_dataset.planes[index]
+
+    def prediction_values(self, file: int) -> ValueMap:
+        """How the restored planes of file ``file`` map back to its stored values.
+
+        Read from the decoded file (already in memory once its planes have been restored).
+        """
+        return self.predict_dataset.decoded(file).values
+
+    def skip_predictions(self, files: Collection[int]) -> None:
+        """Restore none of the files numbered ``files`` (e.g. whose outputs exist)."""
+        self.predict_dataset = self.predict_dataset.without(files)
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment the training patches, on the device, after transfer."""
