@@ -344,8 +344,8 @@ def _open_tiff(
             if len(series) > 1:
                 shapes = ", ".join("x".join(map(str, s.shape)) for s in series)
                 raise InputError(
-                    f"{path} holds {len(series)} images of different shapes or types "
-                    f"({shapes}): save each as a file of its own"
+                    f"{path} holds {len(series)} image series ({shapes}): save each as a file "
+                    "of its own"
                 )
             first = series[0]
             page = first.pages[0]

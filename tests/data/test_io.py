@@ -267,3 +267,16 @@ def test_other_encodings_read_as_grey_or_rgb(tmp_path: Path) -> None:
     assert load_image(tmp_path / "u32.tif").values == ValueMap(0.0, 1199.0 * 9)
     torch.testing.assert_close(read_image(tmp_path / "grey16.pgm")[0],
                                torch.from_numpy(sample16(1) / 65535).float())  # fmt: skip
+
+
+def test_several_series_are_refused_not_cut(tmp_path: Path) -> None:
+    with tifffile.TiffWriter(tmp_path / "two.tif") as tiff:
+        tiff.write(np.zeros((20, 30), np.uint16))
+        tiff.write(np.zeros((10, 12), np.uint16))  # another image, not a preview
+        tiff.write(np.zeros((5, 6), np.uint16), subfiletype=1)  # a preview: ignored
+    with pytest.raises(InputError, match=r"holds 2 image series \(20x30, 10x12\)"):
+        read_layout(tmp_path / "two.tif")
+    with tifffile.TiffWriter(tmp_path / "preview.tif") as tiff:
+        tiff.write(np.zeros((20, 30), np.uint16))
+        tiff.write(np.zeros((5, 6), np.uint16), subfiletype=1)
+    assert read_layout(tmp_path / "preview.tif").planes == 1
