@@ -13,6 +13,13 @@ images, one per batch, since their sizes differ. Between the patch stream and th
 training batch may also hold ``fresh``: (F, C, s W, s W) clean crops that the data module
 degrades on the device and appends to ``input`` and ``target`` (``data/synthesis.py``);
 models never see it.
+
+A predict batch holds one *plane* of a file: the file itself when it is one grey or RGB
+image, else one page of a stack or one channel of a multi-channel file (see
+:class:`~oneshot_lightning.data.io.ImageLayout`), in [0, 1] whatever the file's type. What the
+writer needs to put a file back together (which file and plane a batch index is, the file's
+layout, the map back to its stored values) is not in the batch: it comes from the data
+module (``OneShotDataModule.prediction_plane``, ``prediction_layouts``, ``prediction_values``).
 """
 
 from __future__ import annotations

@@ -62,6 +62,61 @@ def refuse_used_checkpoint_dir(folder: Path) -> None:
         )
 
 
+def architecture_differences(saved: Any, given: Any, key: str) -> list[str]:
+    """Where ``given`` differs from ``saved``, as ``key: checkpoint X, command line Y`` lines.
+
+    Both are plain values or ``{"class_path", "init_args"}`` dicts; once a ``class_path``
+    differs, its init args are not compared. ``init_args`` right under ``model`` is left out of
+    the keys, as the command line spells them (``model.net.init_args.latent``).
+    """
+    if isinstance(saved, dict) and isinstance(given, dict):
+        if saved.get("class_path") != given.get("class_path"):
+            return architecture_differences(
+                saved.get("class_path"), given.get("class_path"), f"{key}.class_path"
+            )
+        differences = []
+        for name in sorted(saved.keys() | given.keys()):
+            if name == "class_path":
+                continue
+            inner = key if name == "init_args" and key == "model" else f"{key}.{name}"
+            differences += architecture_differences(saved.get(name), given.get(name), inner)
+        return differences
+    if _plain(saved) == _plain(given):
+        return []
+    return [f"{key}: checkpoint {_plain(saved)}, command line {_plain(given)}"]
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so that a YAML list and a parsed tuple compare equal."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {name: _plain(item) for name, item in value.items()}
+    return value
+
+
+def refuse_architecture_change(config: Namespace, checkpoint: Path) -> None:
+    """A resumed run must build the network its checkpoint holds: say which setting differs.
+
+    Loading the weights into another architecture would end in a size-mismatch traceback
+    (or, for a setting that changes no shape, silently train something else).
+    """
+    hparams = load_hyperparameters(checkpoint)
+    saved = architecture_config(hparams, RestorationModule)
+    model = config.model.as_dict() if isinstance(config.model, Namespace) else config.model
+    given = {
+        "class_path": model.get("class_path"),
+        "init_args": {key: model.get("init_args", {}).get(key) for key in saved["init_args"]},
+    }
+    differences = architecture_differences(saved, given, "model")
+    if differences:
+        raise InputError(
+            f"cannot resume {checkpoint} with another architecture: {'; '.join(differences)} "
+            "(resume with the checkpoint's settings, or start a new run in another "
+            "--trainer.default_root_dir)"
+        )
+
+
 def refuse_plain_ddp_for_gans(config: Namespace) -> None:
     """Refuse GAN training under plain DDP, which needs the unused-parameter search.
 
@@ -153,6 +208,8 @@ class OneShotCLI(LightningCLI):
         if config.get("ckpt_path") == "last" and not (folder / "last.ckpt").is_file():
             # Lightning would only warn and quietly start from scratch.
             raise InputError(f"nothing to resume: no last.ckpt in {folder}")
+        if self.subcommand == "fit" and config.get("ckpt_path") == "last":
+            refuse_architecture_change(config, folder / "last.ckpt")
         if "weights_only" in config and config.weights_only is None:
             config.weights_only = True  # a checkpoint is data: never run pickled code from it
         if self.subcommand == "predict" and config.get("return_predictions") is None:
@@ -188,6 +245,8 @@ QUIET_WARNINGS = (
     # val/test values come from torchmetrics, already synchronised across processes
     "It is recommended to use `self.log('val/",
     "It is recommended to use `self.log('test/",
+    # predict --writer.skip_existing with every output there: the writer says so itself
+    "Total length of `DataLoader` across ranks is zero",
 )
 
 

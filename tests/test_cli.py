@@ -114,6 +114,33 @@ def test_resume_continues_from_last(tmp_path: Path, cli, tiny_config: Path) -> N
     assert min(steps) >= 5
 
 
+def test_resume_with_another_architecture_is_one_line(
+    tmp_path: Path, cli, tiny_config: Path, capsys
+) -> None:
+    common = ["--config", tiny_config, "--trainer.default_root_dir", tmp_path]
+    cli("fit", *common, "--trainer.max_epochs", 1)
+    before = (tmp_path / "checkpoints" / "last.ckpt").read_bytes()
+    for flags, expected in (
+        (["--model.net.init_args.latent", 64],
+         "model.net.init_args.latent: checkpoint 32, command line 64"),
+        (["--model.net", "oneshot_lightning.models.nets.UNet"],
+         "model.net.class_path: checkpoint oneshot_lightning.models.nets.RNNSparseCoder, "
+         "command line oneshot_lightning.models.nets.UNet"),
+    ):  # fmt: skip
+        with pytest.raises(SystemExit) as info:
+            cli("fit", *common, "--trainer.max_epochs", 2, "--ckpt_path", "last", *flags)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        last_line = err.strip().splitlines()[-1]
+        assert last_line.startswith("oneshot: error: cannot resume") and expected in last_line
+    assert (tmp_path / "checkpoints" / "last.ckpt").read_bytes() == before
+    # Settings that shape no weights may change on resume.
+    cli("fit", *common, "--trainer.max_epochs", 2, "--ckpt_path", "last",
+        "--model.optimizer.init_args.lr", 0.0005)  # fmt: skip
+    assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 10
+
+
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_shipped_configs_run_as_is_on_the_sample(config: str, tmp_path: Path, cli) -> None:
     cli("fit", "--config", ROOT / "configs" / config, "--trainer.default_root_dir", tmp_path,

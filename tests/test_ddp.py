@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import tifffile
 import torch
 
 from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
@@ -37,14 +39,18 @@ def test_two_process_fit_and_predict(tmp_path: Path) -> None:
 
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    for index in range(2):  # 3 inputs in all: ranks get 2 and 1, with nothing padded
+    for index in range(2):
         shutil.copy(SAMPLE_IMAGE, inputs / f"image{index}.png")
     write_image(inputs / "grey.png", read_image(SAMPLE_IMAGE).mean(0, keepdim=True))
+    # 5 planes in 4 files: each process restores whole files (the stack's pages together).
+    pages = (read_image(SAMPLE_IMAGE)[:2, :64, :80].numpy() * 65535).astype(np.uint16)
+    tifffile.imwrite(inputs / "stack.tif", pages, photometric="minisblack")
     oneshot("predict", "--ckpt_path", tmp_path / "run" / "checkpoints" / "best.ckpt",
             "--data.predict", inputs, "--writer.output_dir", tmp_path / "out", *ddp)  # fmt: skip
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == ["grey.png", "image0.png", "image1.png"]
+    assert written == ["grey.png", "image0.png", "image1.png", "stack.tif"]
     assert read_image(tmp_path / "out" / "grey.png").shape == (1, 256, 256)
+    assert tifffile.imread(tmp_path / "out" / "stack.tif").shape == (2, 64, 80)
 
 
 def test_two_process_gan_fit(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ to the photo), or the bundled sample.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import torch
@@ -18,13 +19,21 @@ from torch.utils.data import DataLoader
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.data.augment import PairedDihedral
 from oneshot_lightning.data.datasets import (
+    FilesPerProcess,
     ImageFiles,
     ImagePairs,
     PatchPairStream,
     TestPairs,
 )
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.io import (
+    ImageLayout,
+    ValueMap,
+    list_images,
+    read_image,
+    read_layout,
+    read_pair,
+)
 from oneshot_lightning.data.pairs import (
     check_pair,
     cut_blocks,
@@ -162,9 +171,9 @@ class OneShotDataModule(LightningDataModule):
     def load_training_pair(self) -> tuple[Tensor, Tensor]:
         """The (degraded, clean) training images, each (C, H, W)."""
         if self.input is not None and self.target is not None:
-            degraded = read_image(self.input)
+            degraded, clean = read_pair(self.input, self.target)
             return degraded, check_pair(
-                degraded, read_image(self.target), f"{self.input} / {self.target}", self.scale
+                degraded, clean, f"{self.input} / {self.target}", self.scale
             )
         if self.input is not None:  # zero-shot
             if self.degradation is None:
@@ -199,7 +208,8 @@ class OneShotDataModule(LightningDataModule):
             predict = self.input if self.predict is None and self.zero_shot else self.predict
             if predict is None:
                 raise InputError("predict needs images: --data.predict FILE_OR_FOLDER")
-            self.predict_dataset = ImageFiles(list_images(predict), self.patch_size)
+            layouts = [read_layout(path) for path in list_images(predict)]
+            self.predict_dataset = ImageFiles(layouts, self.patch_size)
 
     def setup_fit(self) -> None:
         """The training patch stream, the validation pairs and the pair's blur."""
@@ -267,12 +277,12 @@ class OneShotDataModule(LightningDataModule):
             return blocks, cut_blocks(degraded, clean, blocks, scale)
         if self.val_target is None:
             raise InputError("data.val_input needs data.val_target")
-        val_clean = read_image(self.val_target)
         if self.val_input is None:
-            val_clean = mod_crop(val_clean, self.scale)
+            val_clean = mod_crop(read_image(self.val_target), self.scale)
             val_degraded = self.degrade(val_clean, "data.val_target")
         else:
-            val_degraded = read_image(self.val_input)
+            # One value map for both files: a pair shares its range.
+            val_degraded, val_clean = read_pair(self.val_input, self.val_target)
             what = f"{self.val_input} / {self.val_target}"
             val_clean = check_pair(val_degraded, val_clean, what, self.scale)
         return [], [(val_degraded, val_clean, "validation")]
@@ -303,12 +313,36 @@ class OneShotDataModule(LightningDataModule):
         return DataLoader(self.test_dataset, batch_size=1)
 
     def predict_dataloader(self) -> DataLoader:
-        """One whole image per batch."""
-        return DataLoader(self.predict_dataset, batch_size=1)
+        """One whole plane per batch; under DDP, all planes of a file in one process."""
+        sampler = None
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
+            if world > 1:
+                sampler = FilesPerProcess(self.predict_dataset, world, rank)
+        return DataLoader(self.predict_dataset, batch_size=1, sampler=sampler)
 
     def prediction_paths(self) -> list[Path]:
-        """The files ``predict`` restores, in the order of its batches (after ``setup``)."""
+        """The files ``predict`` restores, in order (after ``setup``)."""
         return self.predict_dataset.paths
+
+    def prediction_layouts(self) -> list[ImageLayout]:
+        """What each of :meth:`prediction_paths` holds: its planes, type and axes."""
+        return self.predict_dataset.layouts
+
+    def prediction_plane(self, index: int) -> tuple[int, int]:
+        """(file, plane) of the ``predict`` item ``index`` (a batch index of the writer)."""
+        return self.predict_dataset.planes[index]
+
+    def prediction_values(self, file: int) -> ValueMap:
+        """How the restored planes of file ``file`` map back to its stored values.
+
+        Read from the decoded file (already in memory once its planes have been restored).
+        """
+        return self.predict_dataset.decoded(file).values
+
+    def skip_predictions(self, files: Collection[int]) -> None:
+        """Restore none of the files numbered ``files`` (e.g. whose outputs exist)."""
+        self.predict_dataset = self.predict_dataset.without(files)
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment the training patches and make the fresh pairs, on the device."""

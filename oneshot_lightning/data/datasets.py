@@ -6,16 +6,23 @@ datasets yield one :class:`~oneshot_lightning.batch.Sample` each, which the load
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, IterableDataset
+from torch.utils.data import Dataset, DistributedSampler, IterableDataset
 
 from oneshot_lightning.batch import Batch, Sample
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.io import (
+    ImageLayout,
+    StoredImage,
+    list_images,
+    load_image,
+    read_image,
+    read_pair,
+)
 from oneshot_lightning.data.pairs import check_pair
 from oneshot_lightning.data.synthesis import FreshCrops
 from oneshot_lightning.errors import InputError
@@ -153,34 +160,93 @@ class TestPairs(Dataset):
         return len(self.targets)
 
     def __getitem__(self, index: int) -> Sample:
-        clean = read_image(self.targets[index])
         if self.inputs is not None:
-            degraded = read_image(self.inputs[index])
+            degraded, clean = read_pair(self.inputs[index], self.targets[index])
             what = f"{self.inputs[index]} / {self.targets[index]}"
             clean = check_pair(degraded, clean, what, self.scale)
         else:
             assert self.degradation is not None
-            clean = mod_crop(clean, self.scale)
+            clean = mod_crop(read_image(self.targets[index]), self.scale)
             generator = noise_generator(self.seed, index + 1)
             degraded = self.degradation(clean[None], generator, self.scale)[0]
         return {"input": degraded, "target": clean, "name": self.targets[index].stem}
 
 
 class ImageFiles(Dataset):
-    """Images to restore: ``{"input": (C, H, W), "name": stem}``, each at least ``min_size``."""
+    """The planes of the images to restore: ``{"input": (C, H, W), "name": file stem}`` each.
 
-    def __init__(self, paths: list[Path], min_size: int = 1) -> None:
-        self.paths, self.min_size = paths, min_size
+    A file is one plane or several (the pages of a stack, the channels of a file of other
+    than 1 or 3 channels: see :class:`~oneshot_lightning.data.io.ImageLayout`); the items are
+    every file's planes in order. Files are described from their headers when the dataset
+    is made (so a bad file, or one smaller than ``min_size``, stops the run before anything
+    is restored) and decoded when their first plane is read.
+
+    Args:
+        layouts: the files, as :func:`~oneshot_lightning.data.io.read_layout` describes them.
+        min_size: the smallest plane side the model restores (its patch size).
+    """
+
+    def __init__(self, layouts: Sequence[ImageLayout], min_size: int = 1) -> None:
+        self.layouts, self.min_size = list(layouts), min_size
+        for layout in self.layouts:
+            require_size(layout.height, layout.width, min_size,
+                         f"one {min_size}x{min_size} patch", str(layout.path))  # fmt: skip
+        #: (file index, plane index) of each item.
+        self.planes = [
+            (file, plane)
+            for file, layout in enumerate(self.layouts)
+            for plane in range(layout.planes)
+        ]
+        self._decoded: dict[int, StoredImage] = {}
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files, in the order of their planes."""
+        return [layout.path for layout in self.layouts]
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.planes)
+
+    def decoded(self, file: int) -> StoredImage:
+        """File ``file`` decoded, with its value map.
+
+        The last two files stay decoded: the loader reads one plane ahead of the writer.
+        """
+        if file not in self._decoded:
+            while len(self._decoded) >= 2:
+                del self._decoded[next(iter(self._decoded))]  # the oldest first
+            self._decoded[file] = load_image(self.layouts[file].path)
+        return self._decoded[file]
 
     def __getitem__(self, index: int) -> Sample:
-        path = self.paths[index]
-        image = read_image(path)
-        size = self.min_size
-        require_size(image.shape[-2], image.shape[-1], size, f"one {size}x{size} patch", str(path))
-        return {"input": image, "name": path.stem}
+        file, plane = self.planes[index]
+        return {"input": self.decoded(file).plane(plane), "name": self.layouts[file].path.stem}
+
+    def without(self, files: Collection[int]) -> ImageFiles:
+        """The same dataset less the files numbered ``files``."""
+        keep = [layout for index, layout in enumerate(self.layouts) if index not in files]
+        return ImageFiles(keep, self.min_size)
+
+
+class FilesPerProcess(DistributedSampler):
+    """Under DDP, each process restores whole files: all planes of a file go to one process.
+
+    Files are dealt out in turn (file i to process i mod the process count), and nothing is
+    padded or repeated, so each output file is written once, by the process that restored
+    all its planes.
+    """
+
+    def __init__(self, dataset: ImageFiles, num_replicas: int, rank: int) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
+        self.indices = [
+            index for index, (file, _) in enumerate(dataset.planes) if file % num_replicas == rank
+        ]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
 
 
 def pair_by_stem(inputs: list[Path], targets: list[Path]) -> list[Path]:

@@ -143,3 +143,47 @@ def test_patch_stream_is_seeded_per_rank(monkeypatch: pytest.MonkeyPatch) -> Non
     torch.testing.assert_close(first_batch(0), first_batch(0))  # reproducible per rank
     torch.testing.assert_close(first_batch(1), first_batch(1))
     assert not torch.equal(first_batch(0), first_batch(1))  # ranks draw different patches
+
+
+def test_16_bit_pair_trains_at_full_precision(tmp_path: Path) -> None:
+    import numpy as np
+    import tifffile
+
+    sharp = (read_image(SAMPLE_IMAGE).numpy() * 65000 + 123).round().astype(np.uint16)
+    tifffile.imwrite(tmp_path / "sharp.tif", sharp.transpose(1, 2, 0), photometric="rgb")
+    tifffile.imwrite(tmp_path / "blurred.tif", sharp.transpose(1, 2, 0) // 2, photometric="rgb")
+    data = OneShotDataModule(
+        input=str(tmp_path / "blurred.tif"), target=str(tmp_path / "sharp.tif")
+    )
+    data.setup("fit")
+    degraded, clean = data.train_dataset.pairs[0]
+    rows = clean.shape[-2]
+    torch.testing.assert_close(clean, torch.from_numpy(sharp[:, :rows] / 65535).float())
+    torch.testing.assert_close(degraded, torch.from_numpy(sharp[:, :rows] // 2 / 65535).float())
+    levels = clean * 255
+    assert (levels - levels.round()).abs().max() > 0.1  # not on the 8-bit grid
+
+
+def test_predict_items_are_planes_and_ddp_keeps_files_whole(tmp_path: Path) -> None:
+    import numpy as np
+    import tifffile
+
+    from oneshot_lightning.data.datasets import FilesPerProcess
+
+    write_image(tmp_path / "a.png", torch.rand(3, 20, 24))
+    tifffile.imwrite(tmp_path / "b.tif", np.zeros((3, 20, 24), np.uint16), photometric="minisblack")
+    write_image(tmp_path / "c.png", torch.rand(1, 20, 24))
+    data = OneShotDataModule(predict=str(tmp_path), patch_size=5)
+    data.setup("predict")
+    assert [p.name for p in data.prediction_paths()] == ["a.png", "b.tif", "c.png"]
+    assert [data.prediction_plane(i) for i in range(len(data.predict_dataset))] == [
+        (0, 0), (1, 0), (1, 1), (1, 2), (2, 0)
+    ]  # fmt: skip
+    shapes = [tuple(item["input"].shape) for item in data.predict_dataset]
+    assert shapes == [(3, 20, 24)] + [(1, 20, 24)] * 4
+    # Under DDP each process gets whole files: a stack's planes are never split.
+    ranks = [list(FilesPerProcess(data.predict_dataset, 2, rank)) for rank in (0, 1)]
+    assert ranks == [[0, 4], [1, 2, 3]]
+    data.skip_predictions([1])
+    assert [p.name for p in data.prediction_paths()] == ["a.png", "c.png"]
+    assert len(data.predict_dataset) == 2
