@@ -19,7 +19,7 @@ image, else one page of a stack or one channel of a multi-channel file (see
 :class:`~oneshot_lightning.data.io.ImageLayout`), in [0, 1] whatever the file's type. What the
 writer needs to put a file back together (which file and plane a batch index is, the file's
 layout, the map back to its stored values) is not in the batch: it comes from the data
-module (``OneShotDataModule.prediction_plane``, ``prediction_layouts``, ``prediction_values``).
+module (``OneShotDataModule.prediction_files``).
 """
 
 from __future__ import annotations

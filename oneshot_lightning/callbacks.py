@@ -14,6 +14,7 @@ from torch import Tensor
 
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.data.datasets import ImageFiles
 from oneshot_lightning.data.io import ImageLayout, OutputFormat, write_restored
 from oneshot_lightning.errors import InputError
 
@@ -51,7 +52,7 @@ class ImageWriter(BasePredictionWriter):
         super().__init__(write_interval="batch")
         self.output_dir = None if output_dir is None else Path(output_dir)
         self.overwrite, self.skip_existing, self.format = overwrite, skip_existing, format
-        self.layouts: list[ImageLayout] = []
+        self.files: ImageFiles | None = None
         self.pending: dict[int, dict[int, Tensor]] = {}
         self.skipped = self.total = 0
 
@@ -78,7 +79,7 @@ class ImageWriter(BasePredictionWriter):
         datamodule = getattr(trainer, "datamodule", None)
         if not isinstance(datamodule, OneShotDataModule):
             raise InputError("ImageWriter writes what OneShotDataModule reads: use it as data")
-        layouts = datamodule.prediction_layouts()
+        layouts = datamodule.prediction_files().layouts
         for layout in layouts:
             if self.output_dir.exists() and os.path.samefile(layout.path.parent, self.output_dir):
                 raise InputError(
@@ -113,7 +114,7 @@ class ImageWriter(BasePredictionWriter):
                 self.report(
                     f"nothing to restore: all {self.total} outputs exist in {self.output_dir}"
                 )
-        self.layouts, self.pending = datamodule.prediction_layouts(), {}
+        self.files, self.pending = datamodule.prediction_files(), {}
         # Under DDP every rank checks every output before any rank writes one.
         trainer.strategy.barrier()
 
@@ -129,16 +130,16 @@ class ImageWriter(BasePredictionWriter):
     ) -> None:
         """Keep the batch's restored planes; write each file whose planes are all there."""
         assert batch_indices is not None  # Lightning tracks them for prediction writers
-        datamodule = getattr(trainer, "datamodule", None)
-        assert isinstance(datamodule, OneShotDataModule)
+        assert self.files is not None  # set by setup
         for image, index in zip(prediction, batch_indices):
-            file, plane = datamodule.prediction_plane(index)
+            file, plane = self.files.planes[index]
             planes = self.pending.setdefault(file, {})
             planes[plane] = image.detach().cpu()
-            layout = self.layouts[file]
+            layout = self.files.layouts[file]
             if len(planes) == layout.planes:
                 del self.pending[file]
-                values = datamodule.prediction_values(file)
+                # In memory already: the file was decoded to restore its planes.
+                values = self.files.decoded(file).values
                 ordered = [planes[number] for number in range(layout.planes)]
                 write_restored(self.output_path(layout), layout, values, ordered, self.format)
 

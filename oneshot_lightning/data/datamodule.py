@@ -1,14 +1,20 @@
 """The data module: one degraded/clean training pair, whole images for val/test/predict.
 
-The pair is given (``input`` + ``target``) or made by the known degradation from one image
-taken as clean: ``target``, or in zero-shot mode the degraded ``input`` itself (internal
-learning, as in ZSSR: learn to undo one more degradation of the photo, then apply the model
-to the photo), or the bundled sample.
+Which images make the training pair:
+
+- ``input`` and ``target``: the given pair;
+- ``target`` alone: the clean image; ``degradation`` makes the degraded one;
+- ``input`` alone (zero-shot mode): the degraded photo stands in for the clean image and
+  ``degradation`` degrades it once more; the model learns to undo that step and is then
+  applied to the photo itself (internal learning, as in ZSSR; for super-resolution the photo
+  is the high-resolution side, its bicubic downscale the low-resolution one);
+- neither: the bundled sample is the clean image.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -26,14 +32,7 @@ from oneshot_lightning.data.datasets import (
     TestPairs,
 )
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import (
-    ImageLayout,
-    ValueMap,
-    list_images,
-    read_image,
-    read_layout,
-    read_pair,
-)
+from oneshot_lightning.data.io import list_images, read_image, read_layout, read_pair
 from oneshot_lightning.data.pairs import (
     check_pair,
     cut_blocks,
@@ -62,15 +61,7 @@ SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
 class OneShotDataModule(LightningDataModule):
     """Patches from ONE degraded/clean pair for training; whole images for everything else.
 
-    Which images make the training pair:
-
-    - ``input`` and ``target``: the given pair;
-    - ``target`` alone: the clean image; ``degradation`` makes the degraded one;
-    - ``input`` alone (zero-shot mode): the degraded photo stands in for the clean image and
-      ``degradation`` degrades it once more; the model learns to undo that step and is
-      then applied to the photo itself (for super-resolution the photo is the high-resolution
-      side, its bicubic downscale the low-resolution one);
-    - neither: the bundled sample is the clean image.
+    Which images make the pair: see the module's docstring.
 
     Args:
         input: the degraded training image (with ``target``), or the only image (zero-shot).
@@ -187,9 +178,9 @@ class OneShotDataModule(LightningDataModule):
         else:
             clean, what = read_image(SAMPLE_IMAGE), "the bundled sample (no data.target)"
         clean = mod_crop(clean, self.scale)
-        return self.degrade(clean, what), clean
+        return self.degrade(clean, what=what), clean
 
-    def degrade(self, clean: Tensor, what: str, index: int = 0) -> Tensor:
+    def degrade(self, clean: Tensor, index: int = 0, what: str = "data.target") -> Tensor:
         """Apply the configured degradation to one (C, H, W) image; noise seeded by ``index``."""
         if self.degradation is None:
             raise InputError(f"{what} alone needs data.degradation to make the degraded input")
@@ -230,9 +221,8 @@ class OneShotDataModule(LightningDataModule):
                     "data.clean_scales needs a pair made by data.degradation: give data.input "
                     "(zero-shot) or data.target alone, not both"
                 )
-            pairs = shrunk_pairs(
-                degraded, clean, self.clean_scales, self.degrade_copy, size, self.scale
-            )
+            copy = partial(self.degrade, what="data.clean_scales")
+            pairs = shrunk_pairs(degraded, clean, self.clean_scales, copy, size, self.scale)
         # Patches never touch the held-out blocks, in the pair or in its shrunk copies.
         positions = patch_positions(pairs, blocks, size)
         fresh_count = round(self.fresh_fraction * self.batch_size)
@@ -258,10 +248,6 @@ class OneShotDataModule(LightningDataModule):
         )
         self.val_dataset = ImagePairs(val)
 
-    def degrade_copy(self, clean: Tensor, index: int) -> Tensor:
-        """Degrade a shrunk copy of the clean image, with noise of its own."""
-        return self.degrade(clean, "data.clean_scales", index)
-
     def validation_pairs(
         self, degraded: Tensor, clean: Tensor
     ) -> tuple[list[Box], list[tuple[Tensor, Tensor, str]]]:
@@ -279,7 +265,7 @@ class OneShotDataModule(LightningDataModule):
             raise InputError("data.val_input needs data.val_target")
         if self.val_input is None:
             val_clean = mod_crop(read_image(self.val_target), self.scale)
-            val_degraded = self.degrade(val_clean, "data.val_target")
+            val_degraded = self.degrade(val_clean, what="data.val_target")
         else:
             # One value map for both files: a pair shares its range.
             val_degraded, val_clean = read_pair(self.val_input, self.val_target)
@@ -321,24 +307,9 @@ class OneShotDataModule(LightningDataModule):
                 sampler = FilesPerProcess(self.predict_dataset, world, rank)
         return DataLoader(self.predict_dataset, batch_size=1, sampler=sampler)
 
-    def prediction_paths(self) -> list[Path]:
-        """The files ``predict`` restores, in order (after ``setup``)."""
-        return self.predict_dataset.paths
-
-    def prediction_layouts(self) -> list[ImageLayout]:
-        """What each of :meth:`prediction_paths` holds: its planes, type and axes."""
-        return self.predict_dataset.layouts
-
-    def prediction_plane(self, index: int) -> tuple[int, int]:
-        """(file, plane) of the ``predict`` item ``index`` (a batch index of the writer)."""
-        return self.predict_dataset.planes[index]
-
-    def prediction_values(self, file: int) -> ValueMap:
-        """How the restored planes of file ``file`` map back to its stored values.
-
-        Read from the decoded file (already in memory once its planes have been restored).
-        """
-        return self.predict_dataset.decoded(file).values
+    def prediction_files(self) -> ImageFiles:
+        """What ``predict`` restores (after ``setup``): the files, their layouts and planes."""
+        return self.predict_dataset
 
     def skip_predictions(self, files: Collection[int]) -> None:
         """Restore none of the files numbered ``files`` (e.g. whose outputs exist)."""

@@ -175,8 +175,8 @@ def test_predict_items_are_planes_and_ddp_keeps_files_whole(tmp_path: Path) -> N
     write_image(tmp_path / "c.png", torch.rand(1, 20, 24))
     data = OneShotDataModule(predict=str(tmp_path), patch_size=5)
     data.setup("predict")
-    assert [p.name for p in data.prediction_paths()] == ["a.png", "b.tif", "c.png"]
-    assert [data.prediction_plane(i) for i in range(len(data.predict_dataset))] == [
+    assert [p.name for p in data.prediction_files().paths] == ["a.png", "b.tif", "c.png"]
+    assert data.prediction_files().planes == [
         (0, 0), (1, 0), (1, 1), (1, 2), (2, 0)
     ]  # fmt: skip
     shapes = [tuple(item["input"].shape) for item in data.predict_dataset]
@@ -185,5 +185,5 @@ def test_predict_items_are_planes_and_ddp_keeps_files_whole(tmp_path: Path) -> N
     ranks = [list(FilesPerProcess(data.predict_dataset, 2, rank)) for rank in (0, 1)]
     assert ranks == [[0, 4], [1, 2, 3]]
     data.skip_predictions([1])
-    assert [p.name for p in data.prediction_paths()] == ["a.png", "c.png"]
+    assert [p.name for p in data.prediction_files().paths] == ["a.png", "c.png"]
     assert len(data.predict_dataset) == 2
