@@ -245,7 +245,7 @@ def test_writes_are_whole_or_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("oneshot_lightning.data.io.os.replace", fail)
+    monkeypatch.setattr("oneshot_lightning.data.io.write.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_image(tmp_path / "x.png", torch.rand(3, 5, 7))
     assert (tmp_path / "x.png").read_bytes() == b"old"
