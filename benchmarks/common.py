@@ -64,7 +64,9 @@ WHOLE_IMAGE_TILE = 1 << 20
 #: Warnings of a benchmark's test runs that say nothing about the figures.
 QUIET = (
     "does not have many workers",  # whole images, one per batch: loading is not the cost
-    "is an instance of `nn.Module` and is already saved",  # a baseline's net, never saved
+    # A module keeps its net in its hyperparameters; the benchmarks save no checkpoints.
+    "is an instance of `nn.Module` and is already saved",
+    "removed from hparams because it cannot be pickled",
 )
 #: The bits the test loop rounds outputs to, as an 8-bit PNG holds them.
 METRIC_BITS = 8
@@ -320,7 +322,7 @@ class Baseline(nn.Module):
 def baseline_model(function: Restore, task: Task) -> RestorationModule:
     """``function`` wrapped for the test loop: a module whose net is a :class:`Baseline`."""
     net = Baseline(function, task.scale)
-    with quiet():  # Lightning's advice to leave the net out of the hyperparameters
+    with quiet():
         return RestorationModule(net, tile_size=WHOLE_IMAGE_TILE, metric_border=task.metric_border)
 
 
@@ -458,7 +460,8 @@ def module_class(checkpoint: Path) -> type[RestorationModule]:
 
 def load_model(checkpoint: Path, self_ensemble: bool = False) -> RestorationModule:
     """The checkpoint's model on the CPU, loaded through its own class, in eval mode."""
-    model = module_class(checkpoint).load_from_checkpoint(checkpoint, map_location="cpu")
+    with quiet():
+        model = module_class(checkpoint).load_from_checkpoint(checkpoint, map_location="cpu")
     model.self_ensemble = self_ensemble
     return model.eval()
 
