@@ -1,8 +1,10 @@
-"""Speed benchmark: training throughput, inference speed, and achieved GFLOP/s against the
-machine's own fp32 matmul rate, measured in the same run; and how long a real training run
-takes until its validation PSNR settles.
+"""Speed benchmark: training and inference speed, and how long training takes to settle.
 
-    python benchmarks/speed.py [--quick] [--patch-size 11] [--latent 128] [--scale 1]
+Training throughput, inference speed, and achieved GFLOP/s against the machine's own fp32
+matmul rate, measured in the same run; and how long a real training run takes until its
+validation PSNR settles.
+
+    python -m benchmarks.speed [--quick] [--patch-size 11] [--latent 128] [--scale 1]
 
 The settling time comes from a real ``oneshot fit`` (in-process) with ``configs/rnn.yaml`` on
 the bundled sample and its held-out strip, validated every ``--val-every`` steps: the wall
@@ -19,19 +21,21 @@ import re
 import tempfile
 import time
 import warnings
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from benchmarks.common import CONFIGS, flops_per_window
 from oneshot_lightning.cli import QUIET_WARNINGS, OneShotCLI
 from oneshot_lightning.models import RestorationModule
 from oneshot_lightning.models.nets import RNNSparseCoder
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "rnn.yaml"
+CONFIG = CONFIGS / "rnn.yaml"
 
 
-def best_seconds(function, repeats: int) -> float:
+def best_seconds(function: Callable[[], Any], repeats: int) -> float:
     """The fastest of ``repeats`` timed calls (after one warm-up call)."""
     function()
     times = []
@@ -43,14 +47,9 @@ def best_seconds(function, repeats: int) -> float:
 
 
 def matmul_gflops(size: int, repeats: int) -> float:
+    """The best fp32 GFLOP/s of ``size`` x ``size`` matrix products."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     return 2 * size**3 / best_seconds(lambda: a @ b, repeats) / 1e9
-
-
-def flops_per_window(net: RNNSparseCoder) -> int:
-    """Multiply-adds x 2 of one window: input projection, recurrence, decoder."""
-    p, c, latent, s = net.patch_size, net.channels, net.latent, net.scale
-    return 2 * (p * c * p * latent + (p - 1) * latent * latent + latent * c * s * s)
 
 
 class ValidationClock(Callback):
@@ -61,9 +60,11 @@ class ValidationClock(Callback):
         self.points: list[tuple[float, int, float]] = []
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Start the clock."""
         self.start = time.perf_counter()
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Record the time, step and val/psnr of a validation (not the sanity check)."""
         if trainer.sanity_checking or self.start is None:  # the sanity check is not training
             return
         psnr = float(trainer.callback_metrics["val/psnr"])
@@ -71,8 +72,9 @@ class ValidationClock(Callback):
 
 
 def settled(points: list[tuple[float, int, float]], tolerance: float) -> tuple[float, int]:
-    """(seconds, step) of the first validation after which val/psnr stays within
-    ``tolerance`` dB of the final value.
+    """(seconds, step) of the first validation after which val/psnr stays near its end.
+
+    Near: within ``tolerance`` dB of the final value.
     """
     final = points[-1][2]
     first = len(points) - 1
@@ -82,8 +84,10 @@ def settled(points: list[tuple[float, int, float]], tolerance: float) -> tuple[f
 
 
 def train_with_clock(epochs: int, val_every: int) -> ValidationClock:
-    """Run ``oneshot fit --config configs/rnn.yaml`` in-process for ``epochs`` x ``val_every``
-    steps (cosine schedule over those), validating after every ``val_every`` steps.
+    """Run ``oneshot fit --config configs/rnn.yaml`` in-process; its validation clock.
+
+    It trains ``epochs`` x ``val_every`` steps (cosine schedule over those), validating after
+    every ``val_every`` steps.
     """
     clock = ValidationClock()
     with tempfile.TemporaryDirectory() as root, warnings.catch_warnings():
@@ -97,8 +101,9 @@ def train_with_clock(epochs: int, val_every: int) -> ValidationClock:
     return clock
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> None:
+    """Measure and print the figures, the ratio last."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller image, fewer repeats")
     parser.add_argument("--patch-size", type=int, default=11)
     parser.add_argument("--latent", type=int, default=128)
@@ -107,7 +112,7 @@ def main() -> None:
     parser.add_argument("--val-every", type=int, help="steps between validations (100; quick 50)")
     parser.add_argument("--tolerance", type=float, default=0.1, help="dB from the final PSNR")
     parser.add_argument("--no-settle", action="store_true", help="skip the training run")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     side, repeats = (256, 2) if args.quick else (512, 3)
 
     net = RNNSparseCoder(patch_size=args.patch_size, latent=args.latent, scale=args.scale)
@@ -126,13 +131,15 @@ def main() -> None:
     low = torch.rand(args.batch_size, 3, p, p)
     high = torch.rand(args.batch_size, 3, s * p, s * p)
 
-    def step() -> None:
-        optimizer.zero_grad()
-        module.patch_loss(low, high).backward()
-        optimizer.step()
-
     steps = 5 if args.quick else 20
-    step_seconds = best_seconds(lambda: [step() for _ in range(steps)], 1) / steps
+
+    def train_steps() -> None:
+        for _ in range(steps):
+            optimizer.zero_grad()
+            module.patch_loss(low, high).backward()
+            optimizer.step()
+
+    step_seconds = best_seconds(train_steps, 1) / steps
 
     settle_line = None
     if not args.no_settle:

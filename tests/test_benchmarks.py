@@ -1,0 +1,78 @@
+"""The benchmarks' shared scoring: the package's test loop on baselines, on the bundled images."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import common
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.degradations import GaussianBlur
+from oneshot_lightning.data.io import list_images, read_image, write_image
+from oneshot_lightning.functional import mod_crop, quantize
+from oneshot_lightning.metrics import psnr, psnr_y, ssim
+
+
+@pytest.fixture
+def clean_images(tmp_path: Path) -> list[Path]:
+    """Small crops of the bundled images (one RGB, one grey), odd sizes included."""
+    folder = tmp_path / "clean"
+    astronaut = read_image(SAMPLE_IMAGE)[:, 100:197, 150:270]
+    coffee = read_image(SAMPLE_IMAGE.parent / "coffee.png")[:, 50:150, 60:181].mean(0, keepdim=True)
+    return [write_image(folder / "a.png", astronaut), write_image(folder / "b.png", coffee)]
+
+
+def deblur_task(border: int = 4) -> common.Task:
+    return common.blur_task(GaussianBlur(sigma=1.6, size=15), "test", border)
+
+
+def test_degraded_set_matches_the_data_module(clean_images, tmp_path):
+    task = deblur_task()
+    test_set = common.degrade_set(clean_images, task, tmp_path / "set", seed=3)
+    data = OneShotDataModule(
+        test_target=str(test_set.targets), degradation=task.degradation, seed=3
+    )
+    data.setup("test")
+    for index, path in enumerate(list_images(test_set.inputs)):
+        assert torch.equal(read_image(path), data.test_dataset[index]["input"])
+
+
+def test_wiener_scored_by_the_test_loop_matches_psnr(clean_images, tmp_path):
+    task = deblur_task(border=4)
+    test_set = common.degrade_set(clean_images, task, tmp_path / "set", seed=0)
+    restore = partial(common.wiener_restore, kernel=task.kernel, balance=0.01)
+    scores = common.evaluate(common.baseline_model(restore, task), test_set, task)
+
+    psnrs, ssims = [], []
+    for target in clean_images:
+        degraded = read_image(test_set.inputs / target.name)[None]
+        restored = quantize(restore(degraded))
+        clean = read_image(target)[None]
+        psnrs.append(psnr(restored, clean, border=4).item())
+        ssims.append(ssim(restored, clean, border=4).item())
+    assert scores["psnr"] == pytest.approx(np.mean(psnrs), abs=1e-9)
+    assert scores["ssim"] == pytest.approx(np.mean(ssims), abs=1e-9)
+    assert set(scores) == {"psnr", "ssim", "s_per_mp"} and scores["s_per_mp"] > 0
+    # The restoration did something: Wiener beats the degraded input here.
+    unrestored = common.evaluate(common.baseline_model(common.identity, task), test_set, task)
+    assert scores["psnr"] > unrestored["psnr"]
+
+
+def test_bicubic_scored_by_the_test_loop_matches_psnr_y(clean_images, tmp_path):
+    task = common.sr_task(3, [])
+    test_set = common.degrade_set(clean_images, task, tmp_path / "set", seed=0)
+    model = common.baseline_model(partial(common.bicubic, scale=3), task)
+    scores, rows = common.per_image(model, test_set, task)
+
+    for target in clean_images:
+        degraded = read_image(test_set.inputs / target.name)[None]
+        clean = mod_crop(read_image(target), 3)[None]
+        expected = psnr_y(quantize(common.bicubic(degraded, 3)), clean, border=3).item()
+        assert rows[target.stem]["psnr_y"] == pytest.approx(expected, abs=1e-9)
+    assert scores["psnr_y"] == pytest.approx(np.mean([r["psnr_y"] for r in rows.values()]))
+    assert model.test_results and model.net.scale == 3
