@@ -44,7 +44,13 @@ from torch import Tensor, nn
 from oneshot_lightning.checkpoints import load_hyperparameters, model_class_of
 from oneshot_lightning.cli import QUIET_WARNINGS
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.degradations import Blur, Degradation, GaussianBlur, KernelBlur
+from oneshot_lightning.data.degradations import (
+    Blur,
+    DefocusBlur,
+    Degradation,
+    GaussianBlur,
+    KernelBlur,
+)
 from oneshot_lightning.data.io import list_images, read_image, write_image
 from oneshot_lightning.functional import bicubic_upscale, mod_crop, noise_generator
 from oneshot_lightning.metrics import psnr
@@ -70,6 +76,8 @@ QUIET = (
 )
 #: The bits the test loop rounds outputs to, as an 8-bit PNG holds them.
 METRIC_BITS = 8
+#: The camera chain of the deblurring benchmark: optics, sensor, file.
+CAMERA_RADIUS, CAMERA_PHOTONS, CAMERA_READ_NOISE, CAMERA_JPEG_QUALITY = 3.5, 2500.0, 0.005, 90
 
 
 # Tasks ------------------------------------------------------------------------------------
@@ -135,6 +143,31 @@ def tasks(border: int, data: Path) -> dict[str, Task]:
             border,
         )
         found["deblur_motion"].configs = ["rnn"]
+    for index in range(1, 9):
+        kernel = data / "kernels" / "levin09" / f"levin09_k{index}.npy"
+        if kernel.is_file():
+            blur = KernelBlur(str(kernel))
+            side = blur.kernel.shape[-1]
+            found[f"levin{index}"] = blur_task(
+                blur,
+                f"Levin et al. kernel {index} ({side}x{side}, reflect) + noise 0.01, 8-bit; "
+                f"RGB, border {border}",
+                border,
+            )
+    found["camera"] = Task(
+        Degradation(
+            DefocusBlur(CAMERA_RADIUS),
+            noise_sigma=CAMERA_READ_NOISE,
+            poisson_peak=CAMERA_PHOTONS,
+            jpeg_quality=CAMERA_JPEG_QUALITY,
+        ),
+        1,
+        [],
+        f"camera chain: defocus disk radius {CAMERA_RADIUS} px, shot noise "
+        f"({CAMERA_PHOTONS:.0f} photons at white) + read noise {CAMERA_READ_NOISE}, JPEG "
+        f"quality {CAMERA_JPEG_QUALITY}; RGB, border {border}",
+        metric_border=border,
+    )
     for s in (2, 3, 4):
         found[f"sr_x{s}"] = sr_task(s, [f"sr_x{s}"] + (["sr_x2_bicubic_input"] if s == 2 else []))
     return found
@@ -512,8 +545,11 @@ def run_and_report(
     args: argparse.Namespace,
     report: list[str],
     stem: str,
-) -> None:
-    """Run each of ``args.tasks``, print its table, write ``<out>/<stem>.md`` and ``.json``."""
+) -> dict[str, dict]:
+    """Run each of ``args.tasks``, print its table, write ``<out>/<stem>.md`` and ``.json``.
+
+    Returns each task's results by name.
+    """
     results = {}
     for name in args.tasks:
         lines, results[name] = run(name, available[name], args)
@@ -522,3 +558,4 @@ def run_and_report(
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.md").write_text("\n".join(report) + "\n")
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2))
+    return results

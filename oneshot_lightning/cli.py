@@ -13,6 +13,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from oneshot_lightning.blur_report import BlurReport
 from oneshot_lightning.callbacks import FitConfigSaver, ImageWriter
 from oneshot_lightning.checkpoints import (
     architecture_config,
@@ -179,6 +180,7 @@ class OneShotCLI(LightningCLI):
         for key in ("checkpoint", "last_checkpoint"):
             parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
         parser.add_lightning_class_args(StartingPoint, "starting_point")
+        parser.add_lightning_class_args(BlurReport, "blur_report")
         parser.add_lightning_class_args(ImageWriter, "writer")
         parser.link_arguments("model", "data.patch_size", model_patch_size, apply_on="instantiate")
 

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from oneshot_lightning.functional.patches import Box
+
 
 def fast_size(length: int) -> int:
     """The smallest length >= ``length`` with no prime factor above 5 (fast FFT sizes).
@@ -53,10 +55,24 @@ def gradient_spectrum(shape: tuple[int, int], device: torch.device | None = None
     return 4 * torch.sin(math.pi * rows) ** 2 + 4 * torch.sin(math.pi * cols) ** 2
 
 
-def pad_periodic(image: Tensor, pad: int) -> tuple[Tensor, tuple[int, int, int, int]]:
-    """Mirror ``pad`` pixels around (B, C, H, W), more at the bottom/right to fast sizes.
+def smooth_periodic(image: Tensor, sigma: float) -> Tensor:
+    """Gaussian blur of standard deviation ``sigma`` pixels, periodic, through the FFT."""
+    height, width = image.shape[-2:]
+    rows = torch.fft.fftfreq(height, device=image.device)[:, None]
+    cols = torch.fft.rfftfreq(width, device=image.device)[None, :]
+    gain = torch.exp(-2 * (math.pi * sigma) ** 2 * (rows**2 + cols**2)).to(image)
+    return torch.fft.irfft2(torch.fft.rfft2(image) * gain, s=(height, width))
 
-    Returns the padded image and where the image lies in it: (top, left, H, W).
+
+def pad_periodic(image: Tensor, pad: int) -> tuple[Tensor, tuple[int, int, int, int]]:
+    """Pad (B, C, H, W) so that the periodic FFT sees no jump at the image's borders.
+
+    ``pad`` pixels are mirrored around the image (then more at the bottom/right up to fast
+    FFT sizes), and the padding fades, along a raised cosine, into a heavily smoothed
+    periodic version of itself, so that its far edges meet smoothly when wrapped around.
+
+    Returns:
+        The padded image and where the image lies in it: (top, left, H, W).
     """
     height, width = image.shape[-2:]
     # Reflection needs more pixels than it mirrors: replicate what is beyond.
@@ -67,42 +83,81 @@ def pad_periodic(image: Tensor, pad: int) -> tuple[Tensor, tuple[int, int, int, 
     extra_rows = fast_size(height + 2 * pad) - height - 2 * pad
     extra_cols = fast_size(width + 2 * pad) - width - 2 * pad
     padded = F.pad(padded, (0, extra_cols, 0, extra_rows), mode="replicate")
-    return padded, (pad, pad, height, width)
+    if pad == 0:
+        return padded, (0, 0, height, width)
+    fade = torch.linspace(0, 1, pad + 2, device=image.device)[1:-1]
+    fade = (0.5 - 0.5 * torch.cos(math.pi * fade)).to(image)
+
+    def ramp(length: int, inner: int) -> Tensor:
+        weights = torch.ones(length, device=image.device, dtype=image.dtype)
+        weights[:pad] = fade
+        weights[pad + inner : 2 * pad + inner] = fade.flip(0)
+        weights[2 * pad + inner :] = 0
+        return weights
+
+    weight = ramp(padded.shape[-2], height)[:, None] * ramp(padded.shape[-1], width)[None, :]
+    smooth = smooth_periodic(padded, pad / 2)
+    return weight * padded + (1 - weight) * smooth, (pad, pad, height, width)
+
+
+def refill_padding(padded: Tensor, estimate: Tensor, spectrum: Tensor, box: Box) -> Tensor:
+    """The padded degraded image with its padding replaced by the blurred ``estimate``.
+
+    Iterated with a deconvolution, this makes the padding consistent with the image
+    (boundary-aware deconvolution), where mirrored padding is only a guess.
+    """
+    top, left, height, width = box
+    shape = (padded.shape[-2], padded.shape[-1])
+    blurred = torch.fft.irfft2(torch.fft.rfft2(estimate) * spectrum, s=shape)
+    inside = torch.zeros(shape, dtype=padded.dtype, device=padded.device)
+    inside[top : top + height, left : left + width] = 1
+    return inside * padded + (1 - inside) * blurred
 
 
 def wiener_deconvolve(
-    image: Tensor, kernel: Tensor, balance: float, pad: int | None = None
+    image: Tensor, kernel: Tensor, balance: float, pad: int | None = None, refills: int = 5
 ) -> Tensor:
     """Tikhonov (Wiener-like) deconvolution with a gradient penalty of weight ``balance``.
 
-    ``image`` (B, C, H, W) is mirrored by ``pad`` pixels (default: the kernel's size) so
-    that the periodic FFT sees no jump at the borders; returns (B, C, H, W), unclipped.
+    ``image`` (B, C, H, W) is padded by ``pad`` pixels (default: the kernel's side) with
+    :func:`pad_periodic`, then deconvolved ``refills + 1`` times, the padding refilled from
+    the blurred estimate in between; returns (B, C, H, W), unclipped.
     """
     pad = max(kernel.shape) if pad is None else pad
-    padded, (top, left, height, width) = pad_periodic(image, pad)
+    padded, box = pad_periodic(image, pad)
     shape = (padded.shape[-2], padded.shape[-1])
     spectrum = kernel_spectrum(kernel.to(image), shape)
-    penalty = balance * gradient_spectrum(shape, image.device)
-    restored = torch.fft.irfft2(
-        spectrum.conj() * torch.fft.rfft2(padded) / (spectrum.abs() ** 2 + penalty), s=shape
-    )
+    denominator = spectrum.abs() ** 2 + balance * gradient_spectrum(shape, image.device)
+    restored = torch.fft.irfft2(spectrum.conj() * torch.fft.rfft2(padded) / denominator, s=shape)
+    for _ in range(refills):
+        padded = refill_padding(padded, restored, spectrum, box)
+        restored = torch.fft.irfft2(
+            spectrum.conj() * torch.fft.rfft2(padded) / denominator, s=shape
+        )
+    top, left, height, width = box
     return restored[..., top : top + height, left : left + width]
 
 
 def quadratic_step(
-    blurred: Tensor, spectrum: Tensor, estimate: Tensor, weight: Tensor | float
+    blurred: Tensor,
+    spectrum: Tensor,
+    estimate: Tensor,
+    weight: Tensor | float,
+    penalty: Tensor | float = 0.0,
 ) -> Tensor:
-    """argmin_x ``|k * x - y|^2 + weight |x - z|^2``, all on one periodic grid.
+    """argmin_x ``|k * x - y|^2 + weight |x - z|^2 + |g * x|^2``, on one periodic grid.
 
     Args:
         blurred: rfft2 of the degraded image y, (B, C, H, W // 2 + 1).
         spectrum: the kernel's transfer function (``kernel_spectrum``).
         estimate: the current estimate z, (B, C, H, W), in the image domain.
         weight: how strongly x stays near z (the half-quadratic splitting penalty).
+        penalty: ``|G|^2`` of a smoothness penalty g on x (e.g. a weighted
+            ``gradient_spectrum``), or 0.
 
     Returns:
         x, (B, C, H, W).
     """
     shape = (estimate.shape[-2], estimate.shape[-1])
     numerator = spectrum.conj() * blurred + weight * torch.fft.rfft2(estimate)
-    return torch.fft.irfft2(numerator / (spectrum.abs() ** 2 + weight), s=shape)
+    return torch.fft.irfft2(numerator / (spectrum.abs() ** 2 + weight + penalty), s=shape)

@@ -6,9 +6,10 @@ radius from the borders, is fitted, so the border rule does not matter. The fit 
 gradients, which whitens natural images and makes the normal equations well conditioned;
 they are solved by conjugate gradients with FFT-based operators. The support is read off the
 data: a first fit at the largest radius shows where the kernel stands above its own noise
-floor (measured on its outer ring), and a second fit at that radius gives the estimate,
-non-negative and summing to 1. The noise level is the standard deviation of what the fitted
-blur leaves unexplained.
+floor (measured on its outer ring) in one smear connected to its peak, and a second fit at
+that radius gives the estimate, cleaned the same way, non-negative and summing to 1. The
+normal equations are preconditioned by a Cholesky factor of their Toeplitz approximation.
+The noise level is the standard deviation of what the fitted blur leaves unexplained.
 """
 
 from __future__ import annotations
@@ -76,25 +77,58 @@ class ValidConvolution:
         return correlation.roll((self.radius, self.radius), (0, 1))[:side, :side]
 
 
-def conjugate_gradients(
-    operator: Callable[[Tensor], Tensor], rhs: Tensor, iterations: int, tolerance: float
+def gram_approximation(images: Tensor, mask: Tensor, radius: int) -> Tensor:
+    """The normal matrix of the kernel fit, as if every shift saw the same masked images.
+
+    ``A^T A`` of :class:`ValidConvolution` holds, for kernel taps p and q, the images'
+    correlation at offset p - q over the valid region; with the region's edge effects
+    ignored that is a Toeplitz matrix of the masked images' autocorrelation: (n, n) with
+    n = (2r + 1)^2, cheap to factor, and close enough to precondition the exact problem.
+    """
+    height, width = images.shape[-2:]
+    shape = (height + 4 * radius + 2, width + 4 * radius + 2)
+    spectrum = torch.fft.rfft2(images * mask, s=shape)
+    correlation = torch.fft.irfft2(spectrum.abs() ** 2, s=shape).sum(0)
+    taps = torch.arange(2 * radius + 1)
+    rows = taps.repeat_interleave(2 * radius + 1)
+    cols = taps.repeat(2 * radius + 1)
+    return correlation[
+        (rows[:, None] - rows[None, :]) % shape[0], (cols[:, None] - cols[None, :]) % shape[1]
+    ]
+
+
+def preconditioned_gradients(
+    operator: Callable[[Tensor], Tensor],
+    rhs: Tensor,
+    factor: Tensor,
+    iterations: int = 30,
+    tolerance: float = 1e-12,
 ) -> Tensor:
-    """Solve ``operator(k) = rhs`` for a symmetric positive definite ``operator``."""
-    solution = torch.zeros_like(rhs)
-    residual = rhs.clone()
-    direction = residual.clone()
-    norm = (residual * residual).sum()
+    """Solve ``operator(k) = rhs`` (symmetric positive definite) by conjugate gradients.
+
+    Preconditioned by the Cholesky ``factor`` of an approximation of the operator.
+    """
+    shape = rhs.shape
+
+    def precondition(vector: Tensor) -> Tensor:
+        return torch.cholesky_solve(vector.reshape(-1, 1), factor).reshape(shape)
+
+    solution = precondition(rhs)
+    residual = rhs - operator(solution)
+    direction = precondition(residual)
+    product = (residual * direction).sum()
     target = tolerance * (rhs * rhs).sum()
     for _ in range(iterations):
+        if (residual * residual).sum() < target:
+            break
         image = operator(direction)
-        step = norm / (direction * image).sum()
+        step = product / (direction * image).sum()
         solution += step * direction
         residual -= step * image
-        new_norm = (residual * residual).sum()
-        if new_norm < target:
-            break
-        direction = residual + (new_norm / norm) * direction
-        norm = new_norm
+        preconditioned = precondition(residual)
+        new_product = (residual * preconditioned).sum()
+        direction = preconditioned + (new_product / product) * direction
+        product = new_product
     return solution
 
 
@@ -103,33 +137,56 @@ def least_squares_kernel(
 ) -> Tensor:
     """The (2r + 1, 2r + 1) kernel minimising the valid-region error of gradient images.
 
-    ``regularization`` is relative to the images' energy (Tikhonov on the kernel).
+    ``regularization`` is relative to the mean diagonal of the normal matrix (Tikhonov on
+    the kernel).
     """
-    blur = ValidConvolution(gradients(clean), radius, border=1)
-    target = gradients(degraded)
-    weight = regularization * float((blur.mask * gradients(clean) ** 2).sum()) / clean.shape[0]
-    return conjugate_gradients(
+    sharp = gradients(clean)
+    blur = ValidConvolution(sharp, radius, border=1)
+    gram = gram_approximation(sharp, blur.mask, radius)
+    weight = regularization * float(gram.diagonal().mean())
+    eye = torch.eye(gram.shape[0], dtype=gram.dtype)
+    factor = torch.linalg.cholesky(gram + weight * eye)
+    return preconditioned_gradients(
         lambda k: blur.adjoint(blur(k)) + weight * k,
-        blur.adjoint(target),
-        iterations=200,
-        tolerance=1e-10,
+        blur.adjoint(gradients(degraded)),
+        factor,
     )
 
 
-def support_radius(kernel: Tensor, threshold: float = 4.0, ring: int = 3) -> tuple[int, float]:
-    """Radius of the centred square that holds every value above the noise floor.
-
-    The floor is ``threshold`` standard deviations of the outer ``ring`` of ``kernel``, where
-    a large enough kernel is pure estimation noise. Returns (radius, that deviation).
-    """
-    centre = kernel.shape[0] // 2
+def noise_floor(kernel: Tensor, ring: int = 3) -> float:
+    """Standard deviation of the outer ``ring`` of a kernel fitted larger than the blur."""
     outer = torch.ones_like(kernel, dtype=torch.bool)
     outer[ring:-ring, ring:-ring] = False
-    deviation = float(kernel[outer].std())
-    above = torch.nonzero(kernel > threshold * deviation)
-    if len(above) == 0:
-        return 0, deviation
-    return int((above - centre).abs().max()), deviation
+    return float(kernel[outer].std())
+
+
+def connected_to_peak(mask: Tensor, peak: tuple[int, int]) -> Tensor:
+    """The pixels of the (k, k) bool ``mask`` 8-connected to ``peak`` (a flood fill)."""
+    component = torch.zeros_like(mask)
+    if not mask[peak]:
+        return component
+    stack = [peak]
+    component[peak] = True
+    side = mask.shape[0]
+    while stack:
+        row, col = stack.pop()
+        for down in (-1, 0, 1):
+            for right in (-1, 0, 1):
+                r, c = row + down, col + right
+                if 0 <= r < side and 0 <= c < side and mask[r, c] and not component[r, c]:
+                    component[r, c] = True
+                    stack.append((r, c))
+    return component
+
+
+def blur_support(kernel: Tensor, threshold: float) -> Tensor:
+    """The values above ``threshold`` that connect to the kernel's peak.
+
+    A blur is one connected smear (a disk, a Gaussian, a camera-shake path); estimation
+    noise is not.
+    """
+    peak = divmod(int(kernel.argmax()), kernel.shape[-1])
+    return connected_to_peak(kernel > threshold, (int(peak[0]), int(peak[1])))
 
 
 def estimate_kernel(
@@ -170,11 +227,12 @@ def estimate_kernel(
     if largest < 1:
         raise InputError(f"image {width}x{height} is too small to estimate a blur kernel")
     first = least_squares_kernel(degraded, clean, largest, regularization)
-    radius, deviation = support_radius(first)
-    radius = min(largest, radius + 1)
+    deviation = noise_floor(first)
+    taps = torch.nonzero(blur_support(first, 4 * deviation))
+    radius = min(largest, int((taps - largest).abs().max()) + 1)
     kernel = least_squares_kernel(degraded, clean, radius, regularization)
-    # Values within two deviations of zero are estimation noise, not blur.
-    kernel = torch.where(kernel > 2 * deviation, kernel, torch.zeros_like(kernel))
+    # Values within two deviations of zero, or apart from the smear, are estimation noise.
+    kernel = torch.where(blur_support(kernel, 2 * deviation), kernel, torch.zeros_like(kernel))
     kernel = kernel / kernel.sum()
     blur = ValidConvolution(clean, radius)
     residual = (blur(kernel) - degraded) * blur.mask

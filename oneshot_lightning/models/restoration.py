@@ -184,7 +184,11 @@ class RestorationModule(LightningModule):
             return self.restore_once(image).clamp(0, 1)
         total = self.restore_once(image)
         for index in range(1, DIHEDRAL_COUNT):
+            if isinstance(self.net, DegradationAware):
+                self.net.set_view(index)
             total += undo_dihedral(self.restore_once(dihedral(image, index)), index)
+        if isinstance(self.net, DegradationAware):
+            self.net.set_view(0)
         return (total / DIHEDRAL_COUNT).clamp(0, 1)
 
     def restore_once(self, image: Tensor) -> Tensor:

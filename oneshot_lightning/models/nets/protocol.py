@@ -58,6 +58,14 @@ class DegradationAware(Protocol):
         """Take the pair's (k, k) blur kernel and its noise standard deviation."""
         ...
 
+    def set_view(self, index: int) -> None:
+        """See images through dihedral transform ``index`` (``functional.dihedral``).
+
+        A flipped or transposed image was blurred by the flipped or transposed kernel: the
+        self-ensemble tells the net which transform it is looking through.
+        """
+        ...
+
 
 #: The members :func:`restoration_net` checks, in the order an error names them.
 MEMBERS = ("channels", "patch_size", "context", "stride", "scale", "forward_valid")

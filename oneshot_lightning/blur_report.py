@@ -1,0 +1,77 @@
+"""The pair's blur kernel and noise level, saved in the run folder and told in one line.
+
+A user with one degraded/clean pair gets its point spread function on its own: as
+``kernel.npy`` (float64, summing to 1) and ``kernel.png`` (a picture, brightest = largest
+weight), with the noise's standard deviation in the line and in the logger.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from PIL import Image
+
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.functional.kernel_estimation import KernelEstimate
+from oneshot_lightning.starting_point import say
+
+#: Screen pixels per kernel pixel in ``kernel.png``: a 15x15 kernel is a 120x120 picture.
+PICTURE_ZOOM = 8
+
+
+def kernel_picture(kernel: torch.Tensor, zoom: int = PICTURE_ZOOM) -> Image.Image:
+    """An 8-bit grey picture of a (k, k) kernel: peak white, each weight ``zoom`` pixels wide."""
+    weights = kernel.detach().double().cpu().numpy()
+    peak = weights.max()
+    scaled = np.zeros_like(weights) if peak <= 0 else weights / peak
+    pixels = np.round(scaled.clip(0, 1) * 255).astype(np.uint8)
+    return Image.fromarray(np.kron(pixels, np.ones((zoom, zoom), dtype=np.uint8)))
+
+
+def save_blur(estimate: KernelEstimate, folder: Path) -> tuple[Path, Path]:
+    """Write ``kernel.npy`` and ``kernel.png`` into ``folder``; their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    array, picture = folder / "kernel.npy", folder / "kernel.png"
+    np.save(array, estimate.kernel.detach().double().cpu().numpy())
+    kernel_picture(estimate.kernel).save(picture)
+    return array, picture
+
+
+class BlurReport(Callback):
+    """Save the training pair's blur kernel and noise level when ``fit`` starts.
+
+    The data module's ``blur_estimate``: estimated from a given pair, or the kernel of
+    ``data.degradation`` when that made the pair. Nothing for super-resolution, whose blur is
+    part of the downscaling.
+
+    Args:
+        save: write ``kernel.npy`` and ``kernel.png`` into the run folder.
+    """
+
+    def __init__(self, save: bool = True) -> None:
+        self.save = save
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Save the kernel (rank zero), log the noise level, print one line."""
+        datamodule = getattr(trainer, "datamodule", None)  # set by fit, absent from stubs
+        if not self.save or not isinstance(datamodule, OneShotDataModule):
+            return
+        estimate = datamodule.blur_estimate
+        if estimate is None:
+            return
+        how = "estimated from the pair" if datamodule.pair_given else "of data.degradation"
+        height, width = estimate.kernel.shape
+        where = ""
+        if trainer.is_global_zero:
+            array, picture = save_blur(estimate, Path(trainer.default_root_dir))
+            where = f" (saved as {array} and {picture.name})"
+        for logger in trainer.loggers:
+            logger.log_metrics({"blur/noise_sigma": estimate.noise_sigma}, step=0)
+        sigma = estimate.noise_sigma
+        say(
+            f"oneshot: blur kernel {height}x{width} {how}{where}; "
+            f"noise sigma {sigma:.4f} ({255 * sigma:.2f}/255)"
+        )
