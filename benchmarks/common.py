@@ -352,6 +352,35 @@ class Baseline(nn.Module):
         return self.function(image)
 
 
+def task_data(
+    name: str, task: Task, args: argparse.Namespace
+) -> tuple[Path, Path, dict[str, DegradedSet]]:
+    """(degraded training image, clean one, {set: degraded test set}) of a task, on disk.
+
+    ``args`` holds ``out``, ``data``, ``train_image``, ``sets`` and ``seed``; the training
+    image is left out of every test set.
+    """
+    work = args.out / name
+    train_clean = args.data / args.train_image
+    train_input = degrade_training_image(train_clean, task, work / "train", args.seed)
+    sets = {}
+    for set_name in args.sets:
+        targets, _ = set_images(args.data / set_name, train_clean)
+        sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)
+    return train_input, train_clean, sets
+
+
+def score_baselines(
+    baselines: dict[str, Restore], sets: dict[str, DegradedSet], task: Task
+) -> dict[str, Scores]:
+    """{method: {set: scores}} of whole-image functions, through the test loop."""
+    rows: dict[str, Scores] = {}
+    for method, function in baselines.items():
+        model = baseline_model(function, task)
+        rows[method] = {s: evaluate(model, test_set, task) for s, test_set in sets.items()}
+    return rows
+
+
 def baseline_model(function: Restore, task: Task) -> RestorationModule:
     """``function`` wrapped for the test loop: a module whose net is a :class:`Baseline`."""
     net = Baseline(function, task.scale)

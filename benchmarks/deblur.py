@@ -27,13 +27,9 @@ import torch
 
 from benchmarks.common import (
     TRAIN_IMAGE,
-    Scores,
     Task,
-    baseline_model,
     config_path,
     config_problem,
-    degrade_set,
-    degrade_training_image,
     evaluate,
     identity,
     load_model,
@@ -41,7 +37,8 @@ from benchmarks.common import (
     markdown_table,
     method_table,
     run_and_report,
-    set_images,
+    score_baselines,
+    task_data,
     tasks,
     train,
     tuned_richardson_lucy,
@@ -69,12 +66,7 @@ def kernel_error(estimate: np.ndarray, truth: np.ndarray) -> float:
 def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str], dict]:
     """Baselines, the kernel estimate and every config on each set; (markdown, results)."""
     work = args.out / name
-    train_clean = args.data / args.train_image
-    train_input = degrade_training_image(train_clean, task, work / "train", args.seed)
-    sets = {}
-    for set_name in args.sets:
-        targets, _ = set_images(args.data / set_name, train_clean)
-        sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)
+    train_input, train_clean, sets = task_data(name, task, args)
     degraded, clean = read_image(train_input), read_image(train_clean)
     start = time.perf_counter()
     estimate = estimate_kernel(degraded, clean)
@@ -90,10 +82,7 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
         "Richardson-Lucy, true kernel": richardson_lucy,
         "Wiener, estimated kernel": estimated_wiener,
     }
-    rows: dict[str, Scores] = {}
-    for method, function in baselines.items():
-        model = baseline_model(function, task)
-        rows[method] = {s: evaluate(model, test, task) for s, test in sets.items()}
+    rows = score_baselines(baselines, sets, task)
     train_seconds = {}
     for config in args.configs:
         label = Path(config).stem  # a config named by path keeps its file's name

@@ -40,21 +40,19 @@ from typing import Any
 from benchmarks.common import (
     TRAIN_IMAGE,
     Restore,
-    Scores,
     Task,
-    baseline_model,
     bicubic,
     config_path,
     config_problem,
-    degrade_set,
-    degrade_training_image,
     evaluate,
     identity,
     load_model,
     machine,
     method_table,
     run_and_report,
+    score_baselines,
     set_images,
+    task_data,
     tasks,
     train,
     tuned_richardson_lucy,
@@ -98,17 +96,8 @@ def baselines(task: Task, train_input: Path, train_clean: Path, border: int) -> 
 def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str], dict]:
     """Baselines and every config of ``task`` on each set; (markdown lines, results)."""
     work = args.out / name
-    train_clean = args.data / args.train_image
-    train_input = degrade_training_image(train_clean, task, work / "train", args.seed)
-    sets = {}
-    for set_name in args.sets:
-        targets, _ = set_images(args.data / set_name, train_clean)
-        sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)
-
-    rows: dict[str, Scores] = {}
-    for method, function in baselines(task, train_input, train_clean, args.border).items():
-        model = baseline_model(function, task)
-        rows[method] = {s: evaluate(model, test_set, task) for s, test_set in sets.items()}
+    train_input, train_clean, sets = task_data(name, task, args)
+    rows = score_baselines(baselines(task, train_input, train_clean, args.border), sets, task)
     train_seconds = {}
     for config in [] if args.baselines_only else task.configs:
         checkpoint, seconds = train(

@@ -2,7 +2,7 @@
 
 A user with one degraded/clean pair gets its point spread function on its own: as
 ``kernel.npy`` (float64, summing to 1) and ``kernel.png`` (a picture, brightest = largest
-weight), with the noise's standard deviation in the line and in the logger.
+weight), with the noise's standard deviation in the line and in the logger's hyperparameters.
 """
 
 from __future__ import annotations
@@ -64,13 +64,13 @@ class BlurReport(Callback):
             return
         how = "estimated from the pair" if datamodule.pair_given else "of data.degradation"
         height, width = estimate.kernel.shape
+        sigma = estimate.noise_sigma
         where = ""
         if trainer.is_global_zero:
             array, picture = save_blur(estimate, Path(trainer.default_root_dir))
             where = f" (saved as {array} and {picture.name})"
-        for logger in trainer.loggers:
-            logger.log_metrics({"blur/noise_sigma": estimate.noise_sigma}, step=0)
-        sigma = estimate.noise_sigma
+        for logger in trainer.loggers:  # e.g. the CSV logger's hparams.yaml
+            logger.log_hyperparams({"blur_kernel_size": height, "blur_noise_sigma": sigma})
         say(
             f"oneshot: blur kernel {height}x{width} {how}{where}; "
             f"noise sigma {sigma:.4f} ({255 * sigma:.2f}/255)"

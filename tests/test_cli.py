@@ -177,7 +177,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
                 "--model.net.init_args.latent",
                 "64",
             ],
-            "too small",
+            "smaller than one 15x15 patch",
         ),
         "even patch": (["--model.net.init_args.patch_size", "4"], "odd"),
         "negative sigma": (["--data.degradation.init_args.noise_sigma", "-1"], "noise_sigma"),

@@ -31,7 +31,7 @@ def test_two_process_fit_and_predict(tmp_path: Path) -> None:
     oneshot("fit", "--config", ROOT / "tests/conf/rnn_tiny.yaml",
             "--trainer.default_root_dir", tmp_path / "run", *ddp)  # fmt: skip
     checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
-    assert checkpoints == ["best.ckpt", "last.ckpt"]  # written once, by rank 0
+    assert checkpoints == ["best.ckpt", "last.ckpt", "start.ckpt"]  # written once, by rank 0
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 10  # 2 epochs x 5 steps, each rank a different batch
     with open(tmp_path / "run" / "lightning_logs" / "version_0" / "metrics.csv") as handle:

@@ -13,7 +13,7 @@ Which images make the training pair:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
 
@@ -285,6 +285,23 @@ class OneShotDataModule(LightningDataModule):
         if not self.pair_given and self.degradation is not None:
             return degradation_blur(self.degradation)
         return estimate_kernel(degraded, clean)
+
+    def training_pair(self) -> tuple[Tensor, Tensor]:
+        """The (degraded, clean) training pair as patches are drawn from it (after ``setup``)."""
+        return self.train_dataset.pairs[0]
+
+    def map_training_inputs(self, transform: Callable[[Tensor], Tensor]) -> None:
+        """Put the degraded side of each training pair through ``transform`` (a first stage).
+
+        ``transform`` maps (1, C, h, w) to the same shape. Fresh pairs, made crop by crop on
+        the device, would skip it, so they are refused.
+        """
+        if self.fresh_fraction > 0:
+            raise InputError(
+                "model.first_stage works on whole images, not on fresh crops: set "
+                "data.fresh_fraction 0"
+            )
+        self.train_dataset.map_inputs(transform)
 
     def train_dataloader(self) -> DataLoader:
         """The patch stream, batched by itself."""

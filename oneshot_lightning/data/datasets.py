@@ -6,7 +6,7 @@ datasets yield one :class:`~oneshot_lightning.batch.Sample` each, which the load
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -77,6 +77,10 @@ class PatchPairStream(IterableDataset):
 
     def __len__(self) -> int:
         return self.steps
+
+    def map_inputs(self, transform: Callable[[Tensor], Tensor]) -> None:
+        """Put the degraded image of every pair through ``transform``, (1, C, h, w) -> same."""
+        self.pairs = [(transform(degraded[None])[0], clean) for degraded, clean in self.pairs]
 
     def __iter__(self) -> Iterator[Batch]:
         if self.generator is None:

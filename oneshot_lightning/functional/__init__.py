@@ -41,6 +41,7 @@ from oneshot_lightning.functional.tiling import (
     require_size,
     restore_channels,
     tiled,
+    tiled_whole,
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "sample_from_pairs",
     "sample_patch_pairs",
     "tiled",
+    "tiled_whole",
     "transpose_where",
     "undo_dihedral",
 ]

@@ -73,6 +73,36 @@ def tiled(
     return output
 
 
+def tiled_whole(
+    restore_fn: Callable[[Tensor], Tensor], image: Tensor, margin: int, tile: int, scale: int = 1
+) -> Tensor:
+    """Apply a whole-image function in tiles of ``tile`` output pixels, with overlap.
+
+    Each tile is restored from its part of the unpadded (B, C, H, W) ``image`` widened by
+    ``margin`` pixels where the image has them, so that ``restore_fn``'s own border handling
+    meets only the image's real borders; returns (B, C', scale H, scale W). Unlike
+    :func:`tiled`, tiles agree only as far as ``margin`` reaches; an image within one tile
+    is restored whole.
+    """
+    height, width = image.shape[-2:]
+    output: Tensor | None = None
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            rows, cols = min(tile, height - top), min(tile, width - left)
+            first_row, first_col = max(0, top - margin), max(0, left - margin)
+            last_row = min(height, top + rows + margin)
+            last_col = min(width, left + cols + margin)
+            piece = restore_fn(image[..., first_row:last_row, first_col:last_col])
+            if output is None:
+                output = piece.new_empty(*piece.shape[:2], scale * height, scale * width)
+            row, col = scale * (top - first_row), scale * (left - first_col)
+            output[
+                ..., scale * top : scale * (top + rows), scale * left : scale * (left + cols)
+            ] = piece[..., row : row + scale * rows, col : col + scale * cols]
+    assert output is not None
+    return output
+
+
 def pad_for_patches(image: Tensor, context: int) -> Tensor:
     """Reflect-pad (B, C, H, W) by ``context // 2`` so every pixel gets a centred window.
 

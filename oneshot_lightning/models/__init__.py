@@ -1,6 +1,7 @@
-"""Restoration LightningModules and their networks."""
+"""Restoration LightningModules, their networks and the deconvolution first stage."""
 
 from oneshot_lightning.models.adversarial import AdversarialModule
+from oneshot_lightning.models.first_stage import Deconvolution
 from oneshot_lightning.models.restoration import RestorationModule
 
-__all__ = ["AdversarialModule", "RestorationModule"]
+__all__ = ["AdversarialModule", "Deconvolution", "RestorationModule"]

@@ -13,7 +13,6 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
 from rich.console import Console
-from rich.table import Table
 from torch import Tensor, nn
 
 from oneshot_lightning.batch import Batch
@@ -27,14 +26,18 @@ from oneshot_lightning.functional import (
     quantize,
     restore_channels,
     tiled,
+    tiled_whole,
     undo_dihedral,
 )
 from oneshot_lightning.metrics import PerImageMean, quality_metrics, shave
+from oneshot_lightning.models.first_stage import Deconvolution, prepare_first_stage
 from oneshot_lightning.models.nets.protocol import (
     DegradationAware,
     RestorationNet,
+    WholeImageNet,
     restoration_net,
 )
+from oneshot_lightning.models.test_table import per_image_table
 
 
 class RestorationModule(LightningModule):
@@ -58,10 +61,12 @@ class RestorationModule(LightningModule):
             time of a plain restore).
         metric_bits: test outputs are rounded to this many bits before scoring, as the file
             ``predict`` writes holds them (``None``: scored unrounded).
+        first_stage: deconvolve whole images with the pair's blur before the net (which
+            then learns the correction); deblurring pairs only, without fresh pairs.
     """
 
     #: Init args that shape the weights; ``predict``/``test`` take them from the checkpoint.
-    architecture: tuple[str, ...] = ("net",)
+    architecture: tuple[str, ...] = ("net", "first_stage")
 
     def __init__(
         self,
@@ -72,6 +77,7 @@ class RestorationModule(LightningModule):
         metric_border: int = 0,
         self_ensemble: bool = False,
         metric_bits: int | None = 8,
+        first_stage: Deconvolution | None = None,
     ) -> None:
         super().__init__()
         # Under the CLI this records the config (class paths), so predict needs only the checkpoint.
@@ -83,6 +89,7 @@ class RestorationModule(LightningModule):
         self.metric_border = metric_border
         self.self_ensemble = self_ensemble
         self.metric_bits = metric_bits
+        self.first_stage = first_stage
         self.val_metrics = quality_metrics("val/", self.scale)
         self.test_metrics = quality_metrics("test/", self.scale)
         self.test_rows: list[dict[str, Any]] = []
@@ -118,6 +125,8 @@ class RestorationModule(LightningModule):
                     "train it on a deblurring pair (data.scale 1)"
                 )
             self.net.set_degradation(*estimate)
+        if stage == "fit" and self.first_stage is not None:
+            prepare_first_stage(self.first_stage, datamodule)
 
     def configure_optimizers(self) -> Any:
         """The injected optimizer over all parameters, with the cosine schedule if set."""
@@ -184,18 +193,28 @@ class RestorationModule(LightningModule):
             return self.restore_once(image).clamp(0, 1)
         total = self.restore_once(image)
         for index in range(1, DIHEDRAL_COUNT):
-            if isinstance(self.net, DegradationAware):
-                self.net.set_view(index)
+            self.set_view(index)
             total += undo_dihedral(self.restore_once(dihedral(image, index)), index)
-        if isinstance(self.net, DegradationAware):
-            self.net.set_view(0)
+        self.set_view(0)
         return (total / DIHEDRAL_COUNT).clamp(0, 1)
+
+    def set_view(self, index: int) -> None:
+        """Tell the parts that hold a kernel which dihedral transform images come through."""
+        for part in (self.net, self.first_stage):
+            if isinstance(part, DegradationAware):
+                part.set_view(index)
 
     def restore_once(self, image: Tensor) -> Tensor:
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
-        context, stride = self.net.context, self.net.stride
-        padded = pad_for_patches(match_channels(image, self.net.channels), context)
-        tile = max(stride, self.tile_size - self.tile_size % stride)
+        context, stride, tile = self.net.context, self.net.stride, self.tile_size
+        if self.first_stage is not None:
+            image = self.first_stage(image)
+        matched = match_channels(image, self.net.channels)
+        if isinstance(self.net, WholeImageNet):
+            output = tiled_whole(self.net.restore, matched, context // 2, tile, self.scale)
+            return restore_channels(output, image.shape[1])
+        padded = pad_for_patches(matched, context)
+        tile = max(stride, tile - tile % stride)
         output = tiled(self.net.forward_valid, padded, context, tile, self.scale)
         return restore_channels(output, image.shape[1])
 
@@ -270,23 +289,9 @@ class RestorationModule(LightningModule):
     @rank_zero_only
     def print_test_table(self) -> None:
         """Per-image metrics, as measured on this process."""
-        if not self.test_rows:
-            return
-        bits = "unrounded" if self.metric_bits is None else f"{self.metric_bits}-bit outputs"
-        title = f"per-image quality ({bits}, data range 1, border {self.metric_border}"
-        title += f"; _y: MATLAB luma, 8-bit, border {self.scale})" if self.scale > 1 else ")"
-        table = Table(title=title)
-        columns = list(self.test_rows[0])
-        for column in columns:
-            table.add_column(column, justify="left" if column == "image" else "right")
-        for row in self.test_rows:
-            table.add_row(
-                *(
-                    value if isinstance(value, str) else f"{value:.{4 if 'ssim' in key else 2}f}"
-                    for key, value in row.items()
-                )
-            )
-        Console().print(table)
+        if self.test_rows:
+            rows, bits, border = self.test_rows, self.metric_bits, self.metric_border
+            Console().print(per_image_table(rows, bits, border, self.scale))
 
     def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """Restore whole images: (B, C, H, W) -> (B, C, s H, s W) in [0, 1]."""

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import Tensor
 
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional.tiling import (
@@ -7,6 +8,7 @@ from oneshot_lightning.functional.tiling import (
     pad_for_patches,
     restore_channels,
     tiled,
+    tiled_whole,
 )
 from oneshot_lightning.models.nets import RNNSparseCoder
 
@@ -47,3 +49,21 @@ def test_padding_refuses_images_too_small_to_mirror() -> None:
     message = r"\(30x4\) is smaller than 5x5, the least for a net that reads 9x9"
     with pytest.raises(InputError, match=message):
         pad_for_patches(torch.rand(1, 1, 4, 30), 9)
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_tiled_whole_equals_whole_for_a_local_function(scale: int) -> None:
+    """A function whose output reads at most ``margin`` pixels away tiles exactly."""
+    image = torch.rand(2, 3, 37, 29)
+
+    def blur_then_enlarge(x: Tensor) -> Tensor:
+        # Replicate padding: a tile that meets the image border sees that border.
+        blurred = torch.nn.functional.avg_pool2d(
+            torch.nn.functional.pad(x, (2, 2, 2, 2), mode="replicate"), 5, stride=1
+        )
+        return blurred.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+
+    whole = blur_then_enlarge(image)
+    tiles = tiled_whole(blur_then_enlarge, image, margin=2, tile=8, scale=scale)
+    torch.testing.assert_close(tiles, whole)
+    torch.testing.assert_close(tiled_whole(blur_then_enlarge, image, 2, 64, scale), whole)

@@ -89,7 +89,8 @@ def test_tiles_nearly_agree_where_they_meet() -> None:
         tiles = RestorationModule(net, tile_size=40).restore_once(degraded)
     difference = (tiles - whole).abs()
     assert whole.shape == degraded.shape
-    assert difference.mean() < 0.1 / 255 and difference.max() < 3 / 255
+    assert difference.mean() < 0.5 / 255 and difference.max() < 12 / 255
+    torch.testing.assert_close(whole, net.restore(degraded))  # one tile: the image whole
 
 
 def test_a_kernel_larger_than_its_room_names_the_setting() -> None:

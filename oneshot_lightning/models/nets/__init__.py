@@ -9,6 +9,7 @@ from oneshot_lightning.models.nets.patch2patch import RNNPatch2Patch
 from oneshot_lightning.models.nets.protocol import (
     DegradationAware,
     RestorationNet,
+    WholeImageNet,
     restoration_net,
 )
 from oneshot_lightning.models.nets.rnn import RNNSparseCoder
@@ -25,5 +26,6 @@ __all__ = [
     "RestorationNet",
     "UNet",
     "UnrolledDeconvolution",
+    "WholeImageNet",
     "restoration_net",
 ]

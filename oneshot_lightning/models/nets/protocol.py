@@ -67,6 +67,20 @@ class DegradationAware(Protocol):
         ...
 
 
+@runtime_checkable
+class WholeImageNet(Protocol):
+    """A net that restores a whole image at once, its borders handled inside (e.g. an FFT).
+
+    ``RestorationModule`` restores images with it, in overlapping tiles
+    (``functional.tiled_whole``) read with ``context // 2`` pixels of margin and no padding,
+    so an image smaller than the net's ``context`` is still restored.
+    """
+
+    def restore(self, image: Tensor) -> Tensor:
+        """(B, C, H, W) degraded -> (B, C, scale H, scale W) restored."""
+        ...
+
+
 #: The members :func:`restoration_net` checks, in the order an error names them.
 MEMBERS = ("channels", "patch_size", "context", "stride", "scale", "forward_valid")
 

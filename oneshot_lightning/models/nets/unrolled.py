@@ -70,8 +70,8 @@ class UnrolledDeconvolution(nn.Module):
 
     The kernel is a buffer (saved in checkpoints): ``set_degradation`` puts the pair's blur
     there before training. Training crops lose ``margin`` pixels at each side; whole images
-    go through in tiles read with four kernel sides of context (``context``), so that
-    tiles agree where they meet to a few 8-bit steps, though not exactly (the FFT couples
+    go through ``restore`` whole, or in overlapping tiles read with four kernel sides of margin
+    (``context``), which agree where they meet closely but not exactly (the FFT couples
     every pixel of a tile): a large ``tile_size`` keeps most images in one piece.
 
     Args:
@@ -156,9 +156,9 @@ class UnrolledDeconvolution(nn.Module):
     def context(self) -> int:
         """Side of the window a tile is read with: four kernel sides of margin at least.
 
-        Deconvolution errors at a tile's edge decay over a few kernel sides: with four, tiles
-        agree where they meet to 2 8-bit steps (measured on a 7x7 shake kernel: 16 steps
-        with two sides, 0.3 with six).
+        Deconvolution errors at a tile's cut edges decay over a few kernel sides; with four,
+        40-pixel tiles of a 128-pixel image agree with the whole image to 0.3 8-bit steps on
+        average, 11 at worst (a 7x7 shake kernel, untrained prior).
         """
         return 2 * max(self.margin, 4 * self.support().shape[-1]) + 1
 

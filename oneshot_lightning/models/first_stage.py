@@ -1,0 +1,128 @@
+"""A deconvolution first stage for any net: deconvolve whole images, then the net corrects.
+
+A patch net reads a window of a few pixels; a camera-shake kernel spreads a point over 27.
+Deconvolving the whole image first with the pair's kernel (given, or estimated from the pair)
+leaves the net a local job: with its identity start (residual nets), the system starts as
+the deconvolution and training only improves on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import dihedral
+from oneshot_lightning.functional.deconvolution import wiener_deconvolve
+from oneshot_lightning.functional.kernel_estimation import KernelEstimate
+from oneshot_lightning.metrics import psnr
+
+#: Balances tried on the training pair, in units of the noise variance.
+BALANCE_GRID = tuple(2.0**power for power in range(0, 10))
+
+
+class Deconvolution(nn.Module):
+    """Boundary-aware Tikhonov deconvolution with the pair's kernel.
+
+    (B, C, H, W) degraded -> (B, C, H, W) deconvolved, unclipped. The kernel and the balance
+    are buffers (saved in checkpoints); ``set_degradation`` sets them before training and
+    ``tune`` chooses the balance on the training pair.
+
+    Args:
+        kernel_size: side of the largest blur kernel it holds (odd).
+        pad_factor: images are padded by this times the kernel's side before the FFT.
+        refills: boundary refills (``functional.deconvolution.wiener_deconvolve``).
+    """
+
+    kernel: Tensor
+    balance: Tensor
+
+    def __init__(self, kernel_size: int = 41, pad_factor: float = 1.0, refills: int = 5) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise InputError(
+                f"model.first_stage.kernel_size must be a positive odd integer, got {kernel_size}"
+            )
+        self.pad_factor, self.refills = pad_factor, refills
+        identity = torch.zeros(kernel_size, kernel_size)
+        identity[kernel_size // 2, kernel_size // 2] = 1
+        self.register_buffer("kernel", identity)
+        self.register_buffer("balance", torch.tensor(1e-3))
+        self.view = 0
+
+    def set_degradation(self, kernel: Tensor, noise_sigma: float) -> None:
+        """Hold ``kernel`` (k, k), k <= ``kernel_size``; a balance of 40 noise variances."""
+        size = self.kernel.shape[-1]
+        if max(kernel.shape) > size:
+            raise InputError(
+                f"the blur kernel is {kernel.shape[-1]}x{kernel.shape[-2]}, larger than "
+                f"model.first_stage.kernel_size {size}: raise it"
+            )
+        top, left = (size - kernel.shape[0]) // 2, (size - kernel.shape[1]) // 2
+        with torch.no_grad():
+            self.kernel.zero_()
+            self.kernel[top : top + kernel.shape[0], left : left + kernel.shape[1]] = kernel
+            self.balance.fill_(40 * max(noise_sigma, 1e-3) ** 2)
+
+    @torch.no_grad()
+    def tune(self, degraded: Tensor, clean: Tensor, noise_sigma: float, border: int = 8) -> float:
+        """Keep the balance that restores (B, C, H, W) ``degraded`` best; its PSNR in dB."""
+        variance = max(noise_sigma, 1e-3) ** 2
+        scores = {}
+        for factor in BALANCE_GRID:
+            self.balance.fill_(factor * variance)
+            restored = self(degraded).clamp(0, 1)
+            scores[factor] = psnr(restored, clean, border).item()
+        best = max(scores, key=scores.__getitem__)
+        self.balance.fill_(best * variance)
+        return scores[best]
+
+    def set_view(self, index: int) -> None:
+        """See images through dihedral transform ``index``: the kernel turns with them."""
+        self.view = index
+
+    def support(self) -> Tensor:
+        """The kernel, as seen in the current view, trimmed to its non-zero centred square."""
+        centre = self.kernel.shape[-1] // 2
+        rows, cols = torch.nonzero(self.kernel, as_tuple=True)
+        reach = int(max((rows - centre).abs().max(), (cols - centre).abs().max()))
+        inner = slice(centre - reach, centre + reach + 1)
+        return dihedral(self.kernel[inner, inner], self.view)
+
+    def forward(self, image: Tensor) -> Tensor:
+        """(B, C, H, W) degraded -> (B, C, H, W) deconvolved."""
+        kernel = self.support()
+        pad = math.ceil(self.pad_factor * kernel.shape[-1])
+        return wiener_deconvolve(image, kernel, float(self.balance), pad, self.refills)
+
+
+class PairSource(Protocol):
+    """What a first stage needs of the data module: the pair, its blur, and a way in."""
+
+    blur_estimate: KernelEstimate | None
+
+    def training_pair(self) -> tuple[Tensor, Tensor]:
+        """(degraded, clean), each (C, H, W)."""
+        ...
+
+    def map_training_inputs(self, transform: Callable[[Tensor], Tensor]) -> None:
+        """Put every degraded training image through ``transform``."""
+        ...
+
+
+def prepare_first_stage(stage: Deconvolution, datamodule: PairSource | None) -> None:
+    """Give ``stage`` the pair's blur, tune it on the pair, and deconvolve the training input."""
+    estimate = getattr(datamodule, "blur_estimate", None)
+    if datamodule is None or estimate is None:
+        raise InputError(
+            "model.first_stage deconvolves with the pair's blur: train on a deblurring pair "
+            "(data.scale 1)"
+        )
+    stage.set_degradation(*estimate)
+    degraded, clean = datamodule.training_pair()
+    stage.tune(degraded[None], clean[None], estimate.noise_sigma)
+    datamodule.map_training_inputs(stage)
