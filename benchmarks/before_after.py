@@ -1,9 +1,11 @@
 """Before/after picture: degraded (or bicubic) | restored | clean, side by side, with PSNR.
 
-    python -m benchmarks.before_after --ckpt CKPT --image IMG --out docs/images/x.png [--scale 4]
+    python -m benchmarks.before_after --ckpt CKPT --image IMG --out docs/images/x.png \
+        [--scale 4 | --kernel KERNEL.npy]
 
-Scale 1: the image is degraded like the deblurring benchmark (Gaussian sigma 1.6, 15x15,
-noise 0.01, 8-bit); the first panel is the degraded image (RGB PSNR, no border). Scale s > 1:
+Scale 1: the image is degraded like the deblurring benchmark (Gaussian sigma 1.6, 15x15, or
+the blur kernel ``--kernel``, e.g. one of Levin et al.'s camera-shake kernels; noise 0.01,
+8-bit); the first panel is the degraded image (RGB PSNR, no border). Scale s > 1:
 it is shrunk by MATLAB-style bicubic; the first panel is bicubic upscaling (PSNR-Y, border s).
 The PSNR of each panel comes from the package's test loop (``benchmarks/common.py``): outputs
 rounded to 8 bits, as the picture holds them.
@@ -30,7 +32,7 @@ from benchmarks.common import (
     load_model,
     sr_task,
 )
-from oneshot_lightning.data.degradations import GaussianBlur
+from oneshot_lightning.data.degradations import GaussianBlur, KernelBlur
 from oneshot_lightning.data.io import read_image, to_uint8, write_image
 from oneshot_lightning.functional import mod_crop
 
@@ -43,6 +45,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kernel", type=Path, help="blur kernel file (.npy or image), scale 1")
     return parser.parse_args(argv)
 
 
@@ -51,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     model = load_model(args.ckpt)
     if args.scale == 1:
-        task = blur_task(GaussianBlur(sigma=1.6, size=15), "deblurring", border=0)
+        gaussian = args.kernel is None
+        blur = GaussianBlur(sigma=1.6, size=15) if gaussian else KernelBlur(str(args.kernel))
+        task = blur_task(blur, "deblurring", border=0)
         baseline, label, metric = identity, "degraded", "psnr"
     else:
         task = sr_task(args.scale, [])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from oneshot_lightning.cli import main
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 
 CONF = Path(__file__).parent / "conf"
 UNSEEN_IMAGE = SAMPLE_IMAGE.parent / "coffee.png"

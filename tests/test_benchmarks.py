@@ -11,9 +11,9 @@ import torch
 
 from benchmarks import common
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import GaussianBlur
 from oneshot_lightning.data.io import list_images, read_image, write_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.functional import mod_crop, quantize
 from oneshot_lightning.metrics import psnr, psnr_y, ssim
 
@@ -76,3 +76,26 @@ def test_bicubic_scored_by_the_test_loop_matches_psnr_y(clean_images, tmp_path):
         assert rows[target.stem]["psnr_y"] == pytest.approx(expected, abs=1e-9)
     assert scores["psnr_y"] == pytest.approx(np.mean([r["psnr_y"] for r in rows.values()]))
     assert model.test_results and model.net.scale == 3
+
+
+def test_deblur_benchmark_scores_every_baseline_in_one_run(clean_images, tmp_path):
+    from benchmarks import deblur
+
+    data = tmp_path / "data"
+    write_image(data / "train.png", read_image(SAMPLE_IMAGE)[:, 128:384, 128:384])
+    for path in clean_images:
+        write_image(data / "set" / path.name, read_image(path))
+    out = tmp_path / "out"
+    deblur.main(["--data", str(data), "--train-image", "train.png", "--sets", "set",
+                 "--tasks", "deblur", "--configs", "--out", str(out)])  # fmt: skip
+    report = (out / "deblur.md").read_text()
+    baselines = ("degraded input", deblur.REFERENCE, "Richardson-Lucy, true kernel")
+    for row in (*baselines, "Wiener, estimated kernel", deblur.FIRST_STAGE):
+        assert f"| {row} |" in report
+    rows = {
+        line.split("|")[1].strip(): float(line.split("|")[2].split("/")[0])
+        for line in report.splitlines()
+        if line.startswith("| ") and " / 0." in line
+    }
+    # Deconvolution with the kernel estimated from the pair beats doing nothing.
+    assert rows[deblur.FIRST_STAGE] > rows["degraded input"] + 0.5

@@ -13,8 +13,8 @@ import numpy as np
 import tifffile
 import torch
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,8 @@ import tifffile
 import torch
 from PIL import Image
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.models import RestorationModule
 from tests.conftest import CONF, UNSEEN_IMAGE
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.functional.resize import bicubic_downscale, bicubic_upscale
 from oneshot_lightning.metrics import psnr_y
 from oneshot_lightning.models import RestorationModule

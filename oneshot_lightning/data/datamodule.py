@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from functools import partial
-from pathlib import Path
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -32,15 +31,16 @@ from oneshot_lightning.data.datasets import (
     TestPairs,
 )
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_image, read_layout, read_pair
+from oneshot_lightning.data.io import list_images, read_layout
 from oneshot_lightning.data.pairs import (
-    check_pair,
     cut_blocks,
     degradation_blur,
     fresh_crops,
     fresh_degradation,
+    given_validation_pair,
     patch_positions,
     shrunk_pairs,
+    training_images,
     validation_blocks,
 )
 from oneshot_lightning.data.synthesis import synthesize
@@ -48,14 +48,12 @@ from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     Box,
     is_dihedral_invariant,
-    mod_crop,
     noise_generator,
     require_size,
 )
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate, estimate_kernel
 
 #: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
-SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
 
 
 class OneShotDataModule(LightningDataModule):
@@ -160,25 +158,13 @@ class OneShotDataModule(LightningDataModule):
         return self.input is not None and self.target is not None
 
     def load_training_pair(self) -> tuple[Tensor, Tensor]:
-        """The (degraded, clean) training images, each (C, H, W)."""
-        if self.input is not None and self.target is not None:
-            degraded, clean = read_pair(self.input, self.target)
-            return degraded, check_pair(
-                degraded, clean, f"{self.input} / {self.target}", self.scale
+        """The (degraded, clean) training images, each (C, H, W) (see the module docstring)."""
+        if self.zero_shot and self.degradation is None:
+            raise InputError(
+                "data.input alone (zero-shot mode) needs data.degradation, the known "
+                "degradation of the photo, or data.target, its clean version"
             )
-        if self.input is not None:  # zero-shot
-            if self.degradation is None:
-                raise InputError(
-                    "data.input alone (zero-shot mode) needs data.degradation, the known "
-                    "degradation of the photo, or data.target, its clean version"
-                )
-            clean, what = read_image(self.input), "data.input"
-        elif self.target is not None:
-            clean, what = read_image(self.target), "data.target"
-        else:
-            clean, what = read_image(SAMPLE_IMAGE), "the bundled sample (no data.target)"
-        clean = mod_crop(clean, self.scale)
-        return self.degrade(clean, what=what), clean
+        return training_images(self.input, self.target, self.scale, self.degrade)
 
     def degrade(self, clean: Tensor, index: int = 0, what: str = "data.target") -> Tensor:
         """Apply the configured degradation to one (C, H, W) image; noise seeded by ``index``."""
@@ -231,10 +217,8 @@ class OneShotDataModule(LightningDataModule):
             self.synthesis = fresh_degradation(
                 None if self.pair_given else self.degradation, self.blur_estimate
             )
-            kernel = getattr(self.synthesis.blur, "kernel", torch.ones(1, 1))
-            # The blur's reach, and bicubic downscaling's (2 input pixels), stay in the margin.
-            self.fresh_margin = max(kernel.shape) // 2 + (2 if self.scale > 1 else 0)
-            fresh = fresh_crops(pairs, blocks, size, self.fresh_margin, self.scale)
+            fresh = fresh_crops(pairs, blocks, size, self.synthesis, self.scale)
+            self.fresh_margin = fresh.margin
         self.train_dataset = PatchPairStream(
             pairs,
             positions,
@@ -263,15 +247,8 @@ class OneShotDataModule(LightningDataModule):
             return blocks, cut_blocks(degraded, clean, blocks, scale)
         if self.val_target is None:
             raise InputError("data.val_input needs data.val_target")
-        if self.val_input is None:
-            val_clean = mod_crop(read_image(self.val_target), self.scale)
-            val_degraded = self.degrade(val_clean, what="data.val_target")
-        else:
-            # One value map for both files: a pair shares its range.
-            val_degraded, val_clean = read_pair(self.val_input, self.val_target)
-            what = f"{self.val_input} / {self.val_target}"
-            val_clean = check_pair(val_degraded, val_clean, what, self.scale)
-        return [], [(val_degraded, val_clean, "validation")]
+        degrade = partial(self.degrade, what="data.val_target")
+        return [], [given_validation_pair(self.val_input, self.val_target, self.scale, degrade)]
 
     def find_blur(self, degraded: Tensor, clean: Tensor) -> KernelEstimate | None:
         """The pair's blur and noise.

@@ -7,11 +7,13 @@ blocks are (top, left, rows, columns) in degraded (input) pixels.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from oneshot_lightning.data.degradations import Blur, Degradation
+from oneshot_lightning.data.io import read_image, read_pair
 from oneshot_lightning.data.synthesis import FreshCrops
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
@@ -27,6 +29,9 @@ from oneshot_lightning.metrics import SSIM_WINDOW
 #: Pixels that bicubic shrinking mixes around a held-out block (about 2 output pixels).
 SHRINK_MARGIN = 3
 
+
+#: The bundled public-domain photograph, the clean image when no other is given.
+SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
 
 def check_pair(degraded: Tensor, clean: Tensor, what: str, scale: int = 1) -> Tensor:
     """The clean image cropped to ``scale`` times the degraded one's size, if that fits.
@@ -170,10 +175,16 @@ def fresh_crops(
     pairs: Sequence[tuple[Tensor, Tensor]],
     blocks: Sequence[Box],
     patch_size: int,
-    margin: int,
+    synthesis: Degradation,
     scale: int = 1,
 ) -> FreshCrops:
-    """Clean crops for fresh pairs from every pair large enough, away from the blocks."""
+    """Clean crops for fresh pairs from every pair large enough, away from the blocks.
+
+    Each crop has a margin for ``synthesis`` to degrade it without border effects.
+    """
+    kernel = getattr(synthesis.blur, "kernel", torch.ones(1, 1))
+    # The blur's reach, and bicubic downscaling's (2 input pixels), stay in the margin.
+    margin = max(kernel.shape) // 2 + (2 if scale > 1 else 0)
     window = patch_size + 2 * margin
     large = [index for index, (d, _) in enumerate(pairs) if min(d.shape[-2:]) >= window]
     if not large or large[0] != 0:
@@ -184,3 +195,39 @@ def fresh_crops(
     kept = [pairs[index] for index in large]
     positions = patch_positions(kept, blocks, window)
     return FreshCrops([clean for _, clean in kept], positions, margin, scale)
+
+
+def given_validation_pair(
+    val_input: str | None, val_target: str, scale: int, degrade: Callable[[Tensor], Tensor]
+) -> tuple[Tensor, Tensor, str]:
+    """The validation pair of ``data.val_target`` (degraded by ``degrade`` without an input)."""
+    if val_input is None:
+        clean = mod_crop(read_image(val_target), scale)
+        return degrade(clean), clean, "validation"
+    # One value map for both files: a pair shares its range.
+    degraded, clean = read_pair(val_input, val_target)
+    return degraded, check_pair(degraded, clean, f"{val_input} / {val_target}", scale), "validation"
+
+
+def training_images(
+    input: str | None,
+    target: str | None,
+    scale: int,
+    degrade: Callable[..., Tensor],
+) -> tuple[Tensor, Tensor]:
+    """The (degraded, clean) training images, each (C, H, W).
+
+    The given pair; else the clean image (``target``, the zero-shot photo ``input``, or the
+    bundled sample) and ``degrade(clean, what=...)`` of it, ``what`` naming its source.
+    """
+    if input is not None and target is not None:
+        degraded, clean = read_pair(input, target)
+        return degraded, check_pair(degraded, clean, f"{input} / {target}", scale)
+    if input is not None:
+        clean, what = read_image(input), "data.input"
+    elif target is not None:
+        clean, what = read_image(target), "data.target"
+    else:
+        clean, what = read_image(SAMPLE_IMAGE), "the bundled sample (no data.target)"
+    clean = mod_crop(clean, scale)
+    return degrade(clean, what=what), clean

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.datasets import PatchPairStream, pair_by_stem
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 
 

@@ -5,7 +5,6 @@ import pytest
 import torch
 from PIL import Image
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import (
     DefocusBlur,
     Degradation,
@@ -14,6 +13,7 @@ from oneshot_lightning.data.degradations import (
     load_kernel,
 )
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import list_images, read_image, write_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import Blur, Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.data.synthesis import FreshCrops, random_dihedral, synthesize
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import convolve

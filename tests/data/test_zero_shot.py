@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from oneshot_lightning.data import OneShotDataModule
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
-from oneshot_lightning.data.pairs import validation_blocks
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE, validation_blocks
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import noise_generator
 from oneshot_lightning.functional.resize import bicubic_downscale, imresize

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.degradations import Blur, Degradation
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import disk_kernel, gaussian_kernel
 from oneshot_lightning.functional.kernel_estimation import estimate_kernel

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import convolve, gaussian_kernel
 from oneshot_lightning.metrics import psnr

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from oneshot_lightning.data.datamodule import SAMPLE_IMAGE
 from oneshot_lightning.data.io import read_image
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import convolve, dihedral, gaussian_kernel, undo_dihedral
 from oneshot_lightning.metrics import psnr
