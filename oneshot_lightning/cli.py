@@ -13,6 +13,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from oneshot_lightning import __version__
 from oneshot_lightning.blur_report import BlurReport
 from oneshot_lightning.callbacks import FitConfigSaver, ImageWriter
 from oneshot_lightning.checkpoints import (
@@ -137,10 +138,22 @@ def refuse_plain_ddp_for_gans(config: Namespace) -> None:
         )
 
 
+#: What ``oneshot --help`` says first.
+DESCRIPTION = (
+    "oneshot: learn image restoration (deblurring, super-resolution) from ONE degraded/clean "
+    "pair, then restore other images. Start with `oneshot fit --config configs/rnn.yaml`; "
+    "`oneshot predict --ckpt_path BEST.ckpt --data.predict FOLDER` restores; "
+    "`oneshot SUBCOMMAND --help` lists every option."
+)
+
+
 class OneShotCLI(LightningCLI):
     """LightningCLI for one-shot restoration: model swapped by ``class_path``, data fixed."""
 
     def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "parser_kwargs", {"prog": "oneshot", "description": DESCRIPTION, "version": __version__}
+        )
         super().__init__(
             RestorationModule,
             OneShotDataModule,

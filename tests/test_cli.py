@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import oneshot_lightning
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.functional import quantize
@@ -387,3 +388,13 @@ def test_precision_flag_passes_through(tmp_path: Path, cli, tiny_config: Path) -
         "--writer.output_dir", tmp_path / "out")  # fmt: skip
     restored = read_image(tmp_path / "out" / "coffee.png")
     assert psnr(restored[None], read_image(COFFEE)[None]).item() > 25
+
+
+def test_version_and_help_say_what_the_tool_is(cli, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli("--version")
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"oneshot {oneshot_lightning.__version__}"
+    with pytest.raises(SystemExit):
+        cli("--help")
+    assert "restoration" in capsys.readouterr().out
