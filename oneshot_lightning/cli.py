@@ -24,6 +24,7 @@ from oneshot_lightning.checkpoints import (
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import AdversarialModule, RestorationModule
+from oneshot_lightning.samples import ValidationSamples
 from oneshot_lightning.starting_point import StartingPoint
 
 DEFAULT_MODEL = {
@@ -194,6 +195,7 @@ class OneShotCLI(LightningCLI):
             parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
         parser.add_lightning_class_args(StartingPoint, "starting_point")
         parser.add_lightning_class_args(BlurReport, "blur_report")
+        parser.add_lightning_class_args(ValidationSamples, "samples")
         parser.add_lightning_class_args(ImageWriter, "writer")
         parser.link_arguments("model", "data.patch_size", model_patch_size, apply_on="instantiate")
 
@@ -250,6 +252,19 @@ def find_input_error(error: BaseException | None) -> InputError | None:
     return error
 
 
+def missing_package(error: BaseException | None) -> InputError | None:
+    """One line for a class (e.g. a logger) whose optional package is not installed."""
+    while error is not None and not isinstance(error, ModuleNotFoundError):
+        error = error.__cause__ or error.__context__
+    if error is None:
+        return None
+    first_line = str(error).splitlines()[0]
+    return InputError(
+        f"{first_line} (install the missing package; for TensorBoard logging: "
+        "pip install 'oneshot-lightning[loggers]', or pip install -e '.[loggers]' in a checkout)"
+    )
+
+
 #: Lightning warnings that say nothing actionable about this tool's runs.
 QUIET_WARNINGS = (
     "LightningCLI's args parameter is intended",  # main([...]) is our supported API
@@ -272,7 +287,7 @@ def main(args: list[str] | None = None) -> None:
     try:
         OneShotCLI(args=args)
     except Exception as error:
-        user_error = find_input_error(error)
+        user_error = find_input_error(error) or missing_package(error)
         if user_error is None:
             raise
         print(f"oneshot: error: {user_error}", file=sys.stderr)

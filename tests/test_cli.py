@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -398,3 +399,15 @@ def test_version_and_help_say_what_the_tool_is(cli, capsys) -> None:
     with pytest.raises(SystemExit):
         cli("--help")
     assert "restoration" in capsys.readouterr().out
+
+
+def test_a_logger_without_its_package_is_one_line(tmp_path: Path, cli, tiny_config, capsys) -> None:
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        pytest.skip("TensorBoard is installed here")
+    with pytest.raises(SystemExit) as info:
+        cli("fit", "--config", tiny_config, "--trainer.default_root_dir", tmp_path,
+            "--trainer.logger", "lightning.pytorch.loggers.TensorBoardLogger",
+            "--trainer.logger.save_dir", tmp_path)  # fmt: skip
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "oneshot-lightning[loggers]" in err.strip().splitlines()[-1]
