@@ -74,3 +74,36 @@ def convolve(image: Tensor, kernel: Tensor, border: str = "reflect") -> Tensor:
     # filter2d correlates; flipping the kernel makes it a true convolution.
     flipped = kernel.flip(-2, -1).to(image)[None]
     return filter2d(image, flipped, border_type=border)
+
+
+def embed_kernel(kernel: Tensor, size: int, setting: str) -> Tensor:
+    """A (k, k) kernel centred in a (size, size) square of zeros (a fixed-size buffer).
+
+    :class:`InputError` naming ``setting`` (the option that sets ``size``) if k > size.
+
+    >>> embed_kernel(torch.ones(1, 1), 3, "kernel_size").tolist()
+    [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    if max(kernel.shape) > size:
+        raise InputError(
+            f"the blur kernel is {kernel.shape[-1]}x{kernel.shape[-2]}, larger than "
+            f"{setting} {size}: raise it"
+        )
+    top, left = (size - kernel.shape[0]) // 2, (size - kernel.shape[1]) // 2
+    square = kernel.new_zeros(size, size)
+    square[top : top + kernel.shape[0], left : left + kernel.shape[1]] = kernel
+    return square
+
+
+def trim_kernel(square: Tensor) -> Tensor:
+    """The smallest centred square of a (K, K) kernel that holds all its non-zero weights.
+
+    >>> trim_kernel(embed_kernel(torch.ones(3, 1), 7, "kernel_size")).shape
+    torch.Size([3, 3])
+    """
+    centre = square.shape[-1] // 2
+    rows, cols = torch.nonzero(square, as_tuple=True)
+    if rows.numel() == 0:
+        return square[centre : centre + 1, centre : centre + 1]
+    reach = int(max((rows - centre).abs().max(), (cols - centre).abs().max()))
+    return square[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]

@@ -19,6 +19,7 @@ from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import dihedral
 from oneshot_lightning.functional.deconvolution import wiener_deconvolve
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
+from oneshot_lightning.functional.kernels import embed_kernel, trim_kernel
 from oneshot_lightning.metrics import psnr
 
 #: Balances tried on the training pair, in units of the noise variance.
@@ -57,15 +58,9 @@ class Deconvolution(nn.Module):
     def set_degradation(self, kernel: Tensor, noise_sigma: float) -> None:
         """Hold ``kernel`` (k, k), k <= ``kernel_size``; a balance of 40 noise variances."""
         size = self.kernel.shape[-1]
-        if max(kernel.shape) > size:
-            raise InputError(
-                f"the blur kernel is {kernel.shape[-1]}x{kernel.shape[-2]}, larger than "
-                f"model.first_stage.kernel_size {size}: raise it"
-            )
-        top, left = (size - kernel.shape[0]) // 2, (size - kernel.shape[1]) // 2
+        square = embed_kernel(kernel.to(self.kernel), size, "model.first_stage.kernel_size")
         with torch.no_grad():
-            self.kernel.zero_()
-            self.kernel[top : top + kernel.shape[0], left : left + kernel.shape[1]] = kernel
+            self.kernel.copy_(square)
             self.balance.fill_(40 * max(noise_sigma, 1e-3) ** 2)
 
     @torch.no_grad()
@@ -87,11 +82,7 @@ class Deconvolution(nn.Module):
 
     def support(self) -> Tensor:
         """The kernel, as seen in the current view, trimmed to its non-zero centred square."""
-        centre = self.kernel.shape[-1] // 2
-        rows, cols = torch.nonzero(self.kernel, as_tuple=True)
-        reach = int(max((rows - centre).abs().max(), (cols - centre).abs().max()))
-        inner = slice(centre - reach, centre + reach + 1)
-        return dihedral(self.kernel[inner, inner], self.view)
+        return dihedral(trim_kernel(self.kernel), self.view)
 
     def forward(self, image: Tensor) -> Tensor:
         """(B, C, H, W) degraded -> (B, C, H, W) deconvolved."""

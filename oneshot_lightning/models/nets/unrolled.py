@@ -31,6 +31,7 @@ from oneshot_lightning.functional.deconvolution import (
     quadratic_step,
     refill_padding,
 )
+from oneshot_lightning.functional.kernels import embed_kernel, trim_kernel
 
 
 class HalfResolutionPrior(nn.Module):
@@ -140,16 +141,9 @@ class UnrolledDeconvolution(nn.Module):
 
     def set_degradation(self, kernel: Tensor, noise_sigma: float) -> None:
         """Use ``kernel`` (k, k), k <= ``kernel_size``, and start from ``noise_sigma``."""
-        size = self.kernel.shape[-1]
-        if max(kernel.shape) > size:
-            raise InputError(
-                f"the blur kernel is {kernel.shape[-1]}x{kernel.shape[-2]}, larger than "
-                f"net.kernel_size {size}: raise it"
-            )
-        top, left = (size - kernel.shape[0]) // 2, (size - kernel.shape[1]) // 2
+        square = embed_kernel(kernel.to(self.kernel), self.kernel.shape[-1], "net.kernel_size")
         with torch.no_grad():
-            self.kernel.zero_()
-            self.kernel[top : top + kernel.shape[0], left : left + kernel.shape[1]] = kernel
+            self.kernel.copy_(square)
         self.set_schedule(noise_sigma)
 
     @property
@@ -168,11 +162,7 @@ class UnrolledDeconvolution(nn.Module):
 
     def support(self) -> Tensor:
         """The kernel, as seen in the current view, trimmed to its non-zero centred square."""
-        centre = self.kernel.shape[-1] // 2
-        rows, cols = torch.nonzero(self.kernel, as_tuple=True)
-        reach = int(max((rows - centre).abs().max(), (cols - centre).abs().max()))
-        inner = slice(centre - reach, centre + reach + 1)
-        return dihedral(self.kernel[inner, inner], self.view)
+        return dihedral(trim_kernel(self.kernel), self.view)
 
     def restore(self, image: Tensor) -> Tensor:
         """(B, C, H, W) degraded -> (B, C, H, W) restored (borders less reliable)."""
