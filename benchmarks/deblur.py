@@ -112,8 +112,8 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     lines = method_table(name, task, list(sets), rows)
     notes = (
         f"Wiener balance {balance:.3g} (true kernel), {estimated_balance:.3g} (estimated); "
-        f"Richardson-Lucy {iterations} iterations; training "
-        + ", ".join(f"{config} {seconds:.0f} s" for config, seconds in train_seconds.items())
+        f"Richardson-Lucy {iterations} iterations"
+        + "".join(f"; training {name} {seconds:.0f} s" for name, seconds in train_seconds.items())
     )
     results = {"rows": rows, "train_seconds": train_seconds, "kernel": kernel}
     return [*lines, "", notes, ""], results
