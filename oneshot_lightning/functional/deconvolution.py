@@ -114,26 +114,49 @@ def refill_padding(padded: Tensor, estimate: Tensor, spectrum: Tensor, box: Box)
     return inside * padded + (1 - inside) * blurred
 
 
+def refilled_tikhonov(
+    padded: Tensor, spectrum: Tensor, penalty: Tensor, box: Box, refills: int
+) -> tuple[Tensor, Tensor]:
+    """Tikhonov deconvolution of a padded image, its padding refilled ``refills`` times.
+
+    Args:
+        padded: the degraded image padded by :func:`pad_periodic`, (B, C, H, W).
+        spectrum: the kernel's transfer function on that grid (``kernel_spectrum``).
+        penalty: ``|G|^2`` of the smoothness penalty, e.g. a weighted ``gradient_spectrum``.
+        box: where the image lies in ``padded``.
+        refills: padding refills (:func:`refill_padding`), each followed by a new solve.
+
+    Returns:
+        (the padded image as last refilled, the estimate), both (B, C, H, W).
+    """
+    shape = (padded.shape[-2], padded.shape[-1])
+    denominator = spectrum.abs() ** 2 + penalty
+
+    def solve(image: Tensor) -> Tensor:
+        return torch.fft.irfft2(spectrum.conj() * torch.fft.rfft2(image) / denominator, s=shape)
+
+    estimate = solve(padded)
+    for _ in range(refills):
+        padded = refill_padding(padded, estimate, spectrum, box)
+        estimate = solve(padded)
+    return padded, estimate
+
+
 def wiener_deconvolve(
     image: Tensor, kernel: Tensor, balance: float, pad: int | None = None, refills: int = 5
 ) -> Tensor:
     """Tikhonov (Wiener-like) deconvolution with a gradient penalty of weight ``balance``.
 
     ``image`` (B, C, H, W) is padded by ``pad`` pixels (default: the kernel's side) with
-    :func:`pad_periodic`, then deconvolved ``refills + 1`` times, the padding refilled from
-    the blurred estimate in between; returns (B, C, H, W), unclipped.
+    :func:`pad_periodic`, then deconvolved by :func:`refilled_tikhonov`; returns
+    (B, C, H, W), unclipped.
     """
     pad = max(kernel.shape) if pad is None else pad
     padded, box = pad_periodic(image, pad)
     shape = (padded.shape[-2], padded.shape[-1])
     spectrum = kernel_spectrum(kernel.to(image), shape)
-    denominator = spectrum.abs() ** 2 + balance * gradient_spectrum(shape, image.device)
-    restored = torch.fft.irfft2(spectrum.conj() * torch.fft.rfft2(padded) / denominator, s=shape)
-    for _ in range(refills):
-        padded = refill_padding(padded, restored, spectrum, box)
-        restored = torch.fft.irfft2(
-            spectrum.conj() * torch.fft.rfft2(padded) / denominator, s=shape
-        )
+    penalty = balance * gradient_spectrum(shape, image.device)
+    _, restored = refilled_tikhonov(padded, spectrum, penalty, box, refills)
     top, left, height, width = box
     return restored[..., top : top + height, left : left + width]
 

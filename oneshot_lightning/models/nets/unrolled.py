@@ -30,6 +30,7 @@ from oneshot_lightning.functional.deconvolution import (
     pad_periodic,
     quadratic_step,
     refill_padding,
+    refilled_tikhonov,
 )
 from oneshot_lightning.functional.kernels import embed_kernel, trim_kernel
 
@@ -172,15 +173,7 @@ class UnrolledDeconvolution(nn.Module):
         shape = (padded.shape[-2], padded.shape[-1])
         spectrum = kernel_spectrum(kernel, shape)
         penalty = self.log_penalty.exp() * gradient_spectrum(shape, image.device)
-        estimate = torch.fft.irfft2(
-            spectrum.conj() * torch.fft.rfft2(padded) / (spectrum.abs() ** 2 + penalty), s=shape
-        )
-        for _ in range(self.refills):
-            padded = refill_padding(padded, estimate, spectrum, box)
-            estimate = torch.fft.irfft2(
-                spectrum.conj() * torch.fft.rfft2(padded) / (spectrum.abs() ** 2 + penalty),
-                s=shape,
-            )
+        padded, estimate = refilled_tikhonov(padded, spectrum, penalty, box, self.refills)
         # The prior sees the image and a band of the padding, not all of it (cost).
         band = min(top, 8)
         rows = slice(top - band, top + height + band)
