@@ -1,6 +1,6 @@
 """Sample restorations during training: see the images, not only the numbers.
 
-At each validation, the first validation images are restored and written side by side
+At each validation, the first validation images' restorations are written side by side
 (degraded | restored | clean) as ``<run>/samples/step_<N>.png``, and sent to the logger when
 it takes images (TensorBoard's ``add_image``).
 """
@@ -8,6 +8,7 @@ it takes images (TensorBoard's ``add_image``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -16,7 +17,6 @@ from torch import Tensor
 from oneshot_lightning.data.io import write_image
 from oneshot_lightning.functional import bicubic_upscale
 from oneshot_lightning.functional.tiling import match_channels
-from oneshot_lightning.models import RestorationModule
 
 #: White columns between the panels of a sample, in pixels.
 GAP = 4
@@ -39,40 +39,51 @@ def side_by_side(degraded: Tensor, restored: Tensor, clean: Tensor) -> Tensor:
 class ValidationSamples(Callback):
     """Write ``count`` validation restorations as degraded | restored | clean at each validation.
 
+    The restorations are the validation loop's own (``validation_step`` returns them), so
+    the pictures cost no extra restoring.
+
     Args:
         count: validation images per sample picture (0: none).
     """
 
     def __init__(self, count: int = 2) -> None:
         self.count = count
+        self.rows: list[Tensor] = []
 
-    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        """Restore the first validation images; write the picture (rank zero), log it."""
-        datamodule = getattr(trainer, "datamodule", None)
-        dataset = getattr(datamodule, "val_dataset", None)
+    def on_validation_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """Keep the first ``count`` images as side-by-side rows (rank zero, not sanity checks)."""
         if (
-            self.count < 1
+            len(self.rows) >= self.count
             or trainer.sanity_checking
             or not trainer.is_global_zero
-            or dataset is None
-            or not isinstance(pl_module, RestorationModule)
+            or not isinstance(outputs, Tensor)
         ):
             return
-        rows = []
-        with torch.no_grad():
-            for index in range(min(self.count, len(dataset))):
-                sample = dataset[index]
-                degraded = sample["input"].to(pl_module.device)
-                restored = pl_module.restore(degraded[None])[0]
-                rows.append(side_by_side(degraded, restored, sample["target"].to(restored)))
+        for degraded, restored, clean in zip(batch["input"], outputs, batch["target"]):
+            if len(self.rows) < self.count:
+                self.rows.append(side_by_side(degraded, restored, clean).cpu())
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Write the picture of the rows kept, and send it to loggers that take images."""
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
         width = max(row.shape[-1] for row in rows)
         picture = torch.cat(
             [torch.nn.functional.pad(row, (0, width - row.shape[-1]), value=1) for row in rows],
             -2,
         )
         folder = Path(trainer.default_root_dir) / "samples"
-        write_image(folder / f"step_{trainer.global_step:06d}.png", picture.cpu())
+        write_image(folder / f"step_{trainer.global_step:06d}.png", picture)
         for logger in trainer.loggers:
             add_image = getattr(getattr(logger, "experiment", None), "add_image", None)
             if callable(add_image):
-                add_image("val/samples", picture.cpu(), trainer.global_step)
+                add_image("val/samples", picture, trainer.global_step)

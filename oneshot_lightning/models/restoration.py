@@ -218,11 +218,15 @@ class RestorationModule(LightningModule):
         output = tiled(self.net.forward_valid, padded, context, tile, self.scale)
         return restore_channels(output, image.shape[1])
 
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        """Restore one whole validation image and update ``val/`` metrics."""
+    def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """Restore one whole validation image, update ``val/`` metrics; the restoration.
+
+        Returned for callbacks (``on_validation_batch_end``), e.g. the sample pictures.
+        """
         restored = self.restore(batch["input"])
         border = self.metric_border
         self.val_metrics.update(shave(restored, border), shave(batch["target"], border))
+        return restored
 
     def on_validation_epoch_end(self) -> None:
         """Log the validation metrics; stop if they are not finite."""
