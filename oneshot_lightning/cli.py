@@ -7,7 +7,7 @@ import re
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jsonargparse import Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -245,23 +245,28 @@ class OneShotCLI(LightningCLI):
             }
 
 
-def find_input_error(error: BaseException | None) -> InputError | None:
-    """The :class:`InputError` behind ``error``, which jsonargparse may have wrapped."""
-    while error is not None and not isinstance(error, InputError):
+E = TypeVar("E", bound=BaseException)
+
+
+def find_cause(error: BaseException | None, kind: type[E]) -> E | None:
+    """The exception of type ``kind`` behind ``error``, which jsonargparse may have wrapped."""
+    while error is not None and not isinstance(error, kind):
         error = error.__cause__ or error.__context__
     return error
 
 
-def missing_package(error: BaseException | None) -> InputError | None:
-    """One line for a class (e.g. a logger) whose optional package is not installed."""
-    while error is not None and not isinstance(error, ModuleNotFoundError):
-        error = error.__cause__ or error.__context__
-    if error is None:
+def user_error(error: BaseException) -> InputError | None:
+    """The one line to show for ``error``: an :class:`InputError`, or a missing package."""
+    found = find_cause(error, InputError)
+    if found is not None:
+        return found
+    missing = find_cause(error, ModuleNotFoundError)
+    if missing is None:
         return None
-    first_line = str(error).splitlines()[0]
     return InputError(
-        f"{first_line} (install the missing package; for TensorBoard logging: "
-        "pip install 'oneshot-lightning[loggers]', or pip install -e '.[loggers]' in a checkout)"
+        f"{str(missing).splitlines()[0]} (install the missing package; for TensorBoard "
+        "logging: pip install 'oneshot-lightning[loggers]', or pip install -e '.[loggers]' "
+        "in a checkout)"
     )
 
 
@@ -287,8 +292,8 @@ def main(args: list[str] | None = None) -> None:
     try:
         OneShotCLI(args=args)
     except Exception as error:
-        user_error = find_input_error(error) or missing_package(error)
-        if user_error is None:
+        line = user_error(error)
+        if line is None:
             raise
-        print(f"oneshot: error: {user_error}", file=sys.stderr)
+        print(f"oneshot: error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
