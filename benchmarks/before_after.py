@@ -1,10 +1,11 @@
 """Before/after picture: degraded (or bicubic) | restored | clean, side by side, with PSNR.
 
     python -m benchmarks.before_after --ckpt CKPT --image IMG --out docs/images/x.png \
-        [--scale 4 | --kernel KERNEL.npy]
+        [--scale 4 | --kernel KERNEL.npy | --noise 25] [--self-ensemble]
 
 Scale 1: the image is degraded like the deblurring benchmark (Gaussian sigma 1.6, 15x15, or
 the blur kernel ``--kernel``, e.g. one of Levin et al.'s camera-shake kernels; noise 0.01,
+8-bit), or by Gaussian noise alone (``--noise``, sigma in 8-bit grey levels, clipped,
 8-bit); the first panel is the degraded image (RGB PSNR, no border). Scale s > 1:
 it is shrunk by MATLAB-style bicubic; the first panel is bicubic upscaling (PSNR-Y, border s).
 The PSNR of each panel comes from the package's test loop (``benchmarks/common.py``): outputs
@@ -23,6 +24,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from benchmarks.common import (
+    Task,
     baseline_model,
     bicubic,
     blur_task,
@@ -32,7 +34,7 @@ from benchmarks.common import (
     load_model,
     sr_task,
 )
-from oneshot_lightning.data.degradations import GaussianBlur, KernelBlur
+from oneshot_lightning.data.degradations import Degradation, GaussianBlur, KernelBlur
 from oneshot_lightning.data.io import read_image, to_uint8, write_image
 from oneshot_lightning.functional import mod_crop
 
@@ -46,14 +48,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kernel", type=Path, help="blur kernel file (.npy or image), scale 1")
-    return parser.parse_args(argv)
+    parser.add_argument("--noise", type=float, help="noise alone, sigma in 8-bit levels")
+    parser.add_argument("--self-ensemble", action="store_true", help="restore with x8")
+    args = parser.parse_args(argv)
+    if args.noise is not None and (args.kernel is not None or args.scale != 1):
+        parser.error("--noise is a denoising picture: leave out --kernel and --scale")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Degrade the image, restore it, write the three panels with their PSNR."""
     args = parse_args(argv)
-    model = load_model(args.ckpt)
-    if args.scale == 1:
+    model = load_model(args.ckpt, args.self_ensemble)
+    if args.noise is not None:
+        task = Task(Degradation(noise_sigma=args.noise / 255), 1, [], "denoising")
+        baseline, label, metric = identity, "noisy", "psnr"
+    elif args.scale == 1:
         gaussian = args.kernel is None
         blur = GaussianBlur(sigma=1.6, size=15) if gaussian else KernelBlur(str(args.kernel))
         task = blur_task(blur, "deblurring", border=0)

@@ -71,7 +71,8 @@ class BlurReport(Callback):
             where = f" (saved as {array} and {picture.name})"
         for logger in trainer.loggers:  # e.g. the CSV logger's hparams.yaml
             logger.log_hyperparams({"blur_kernel_size": height, "blur_noise_sigma": sigma})
+        kernel = "no blur (kernel 1x1)" if height == 1 else f"blur kernel {height}x{width}"
         say(
-            f"oneshot: blur kernel {height}x{width} {how}{where}; "
+            f"oneshot: {kernel} {how}{where}; "
             f"noise sigma {sigma:.4f} ({255 * sigma:.2f}/255)"
         )

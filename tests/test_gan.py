@@ -27,7 +27,7 @@ def test_gan_config_trains_a_few_steps(config: str, tmp_path: Path, cli) -> None
         rows = [row for row in csv.DictReader(handle) if row["train/discriminator_loss"]]
     assert len(rows) == 6
     for row in rows:
-        for key in ("train/loss", "train/l1", "train/adversarial", "train/discriminator_loss"):
+        for key in ("train/loss", "train/content", "train/adversarial", "train/discriminator_loss"):
             assert math.isfinite(float(row[key])), key
         assert 0 <= float(row["train/discriminator_accuracy"]) <= 1
     # The discriminator learns: its loss moves from step to step.

@@ -29,3 +29,13 @@ class PairedDihedral(nn.Module):
         degraded, clean = self.flips(degraded, clean)
         chosen = (torch.rand(degraded.shape[0]) < 0.5).to(degraded.device)
         return transpose_where(chosen, degraded), transpose_where(chosen, clean)
+
+
+def random_channel_orders(count: int, channels: int, device: torch.device) -> Tensor:
+    """(count, channels) random permutations of the channel indices, one per sample."""
+    return torch.rand(count, channels, device=device).argsort(dim=1)
+
+
+def reorder_channels(images: Tensor, orders: Tensor) -> Tensor:
+    """(B, C, H, W) images with each sample's channels in its order of (B, C) ``orders``."""
+    return images[torch.arange(images.shape[0], device=images.device)[:, None], orders]

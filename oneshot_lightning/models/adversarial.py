@@ -1,4 +1,4 @@
-"""l1 + adversarial training of any restoration net against a patch discriminator."""
+"""Content + adversarial training of any restoration net against a patch discriminator."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def logits_loss(logits: Tensor, real: bool) -> Tensor:
 
 
 class AdversarialModule(RestorationModule):
-    """The generator ``net`` learns l1 + ``adversarial_weight`` x a GAN loss.
+    """The generator ``net`` learns ``loss`` (l1 by default) + ``adversarial_weight`` x GAN loss.
 
     The net runs through ``forward_valid`` on crops that give ``region`` x ``region`` outputs
     (times the scale), so that even a Patch2Pixel net produces images the discriminator can
@@ -37,7 +37,7 @@ class AdversarialModule(RestorationModule):
         discriminator: maps (N, C, H, W) images to real/fake logits.
         optimizer: builds the generator's optimizer.
         discriminator_optimizer: builds the discriminator's optimizer.
-        adversarial_weight: weight of the generator's adversarial loss beside l1.
+        adversarial_weight: weight of the generator's adversarial loss beside the content loss.
         region: output side of each training crop, in input pixels.
         settings: RestorationModule's other arguments (``cosine_decay``, ``tile_size``,
             ``metric_border``, ``self_ensemble``, ...).
@@ -130,9 +130,9 @@ class AdversarialModule(RestorationModule):
 
         # The discriminator's weights stay out of the generator's backward pass.
         with self.toggled_optimizer(generator_optimizer):
-            l1 = F.l1_loss(restored, clean)
+            content = self.loss(restored, clean)  # model.loss: l1 unless set
             adversarial = logits_loss(self.discriminator(restored), True)
-            loss = l1 + self.adversarial_weight * adversarial
+            loss = content + self.adversarial_weight * adversarial
             self.stop_unless_finite(loss)
             generator_optimizer.zero_grad()
             self.manual_backward(loss)
@@ -148,7 +148,7 @@ class AdversarialModule(RestorationModule):
         self.log("train/loss", loss, prog_bar=True)
         self.log_dict(
             {
-                "train/l1": l1,
+                "train/content": content,
                 "train/adversarial": adversarial,
                 "train/discriminator_loss": discriminator_loss,
                 "train/discriminator_accuracy": accuracy,

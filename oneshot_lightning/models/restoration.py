@@ -1,11 +1,11 @@
-"""The base LightningModule: l1 training on patches, whole-image val/test/predict."""
+"""The base LightningModule: l1 (or l2) training on patches, whole-image val/test/predict."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -39,9 +39,12 @@ from oneshot_lightning.models.nets.protocol import (
 )
 from oneshot_lightning.models.test_table import per_image_table
 
+#: The patch losses by name (``model.loss``).
+LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
+
 
 class RestorationModule(LightningModule):
-    """Train a patch network ``net`` with l1 on random patch pairs; restore whole images.
+    """Train a patch network ``net`` with l1 (or l2) on random patch pairs; restore whole images.
 
     ``net`` is a :class:`~oneshot_lightning.models.nets.RestorationNet`: it maps (N, C, p, p)
     patches to centred (N, C, q, q) outputs compared with the centre of the clean patch, and
@@ -63,6 +66,8 @@ class RestorationModule(LightningModule):
             ``predict`` writes holds them (``None``: scored unrounded).
         first_stage: deconvolve whole images with the pair's blur before the net (which
             then learns the correction); deblurring pairs only, without fresh pairs.
+        loss: the patch loss, ``"l1"`` (mean absolute error) or ``"l2"`` (mean squared
+            error: the one PSNR measures, e.g. for Gaussian noise).
     """
 
     #: Init args that shape the weights; ``predict``/``test`` take them from the checkpoint.
@@ -78,6 +83,7 @@ class RestorationModule(LightningModule):
         self_ensemble: bool = False,
         metric_bits: int | None = 8,
         first_stage: Deconvolution | None = None,
+        loss: Literal["l1", "l2"] = "l1",
     ) -> None:
         super().__init__()
         # Under the CLI this records the config (class paths), so predict needs only the checkpoint.
@@ -90,6 +96,9 @@ class RestorationModule(LightningModule):
         self.self_ensemble = self_ensemble
         self.metric_bits = metric_bits
         self.first_stage = first_stage
+        if loss not in LOSSES:
+            raise InputError(f"model.loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        self.loss = LOSSES[loss]
         self.val_metrics = quality_metrics("val/", self.scale)
         self.test_metrics = quality_metrics("test/", self.scale)
         self.test_rows: list[dict[str, Any]] = []
@@ -166,11 +175,11 @@ class RestorationModule(LightningModule):
         return restored, center_crop(clean, restored.shape[-1])
 
     def patch_loss(self, degraded: Tensor, clean: Tensor) -> Tensor:
-        """l1 between the net's output for (N, C, p, p) patches and the clean patch centres."""
-        return F.l1_loss(*self.paired_outputs(degraded, clean))
+        """``loss`` between the net's output for (N, C, p, p) patches and the clean centres."""
+        return self.loss(*self.paired_outputs(degraded, clean))
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
-        """l1 on one batch of random patch pairs."""
+        """The patch loss on one batch of random patch pairs."""
         loss = self.patch_loss(batch["input"], batch["target"])
         self.stop_unless_finite(loss)
         self.log("train/loss", loss, prog_bar=True)
@@ -206,7 +215,9 @@ class RestorationModule(LightningModule):
 
     def restore_once(self, image: Tensor) -> Tensor:
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
-        context, stride, tile = self.net.context, self.net.stride, self.tile_size
+        context, stride = self.net.context, self.net.stride
+        # Tiles start on multiples of the stride, so tiling never shifts the net's phase.
+        tile = max(stride, self.tile_size - self.tile_size % stride)
         if self.first_stage is not None:
             image = self.first_stage(image)
         matched = match_channels(image, self.net.channels)
@@ -214,7 +225,6 @@ class RestorationModule(LightningModule):
             output = tiled_whole(self.net.restore, matched, context // 2, tile, self.scale)
             return restore_channels(output, image.shape[1])
         padded = pad_for_patches(matched, context)
-        tile = max(stride, tile - tile % stride)
         output = tiled(self.net.forward_valid, padded, context, tile, self.scale)
         return restore_channels(output, image.shape[1])
 

@@ -1,7 +1,11 @@
 import torch
 import torch.nn.functional as F
 
-from oneshot_lightning.data.augment import PairedDihedral
+from oneshot_lightning.data.augment import (
+    PairedDihedral,
+    random_channel_orders,
+    reorder_channels,
+)
 
 
 def dihedral_group(patch: torch.Tensor) -> list[torch.Tensor]:
@@ -33,3 +37,12 @@ def test_same_size_pair_stays_equal() -> None:
     first, second = PairedDihedral()(patches, patches.clone())
     torch.testing.assert_close(first, second, rtol=0, atol=0)
     assert not torch.equal(first, patches)
+
+
+def test_channel_orders_are_permutations_applied_per_sample() -> None:
+    images = torch.arange(3.0)[None, :, None, None].expand(64, 3, 2, 2)
+    orders = random_channel_orders(64, 3, images.device)
+    assert all(sorted(order.tolist()) == [0, 1, 2] for order in orders)
+    assert len({tuple(order.tolist()) for order in orders}) == 6  # all 6 orders occur
+    out = reorder_channels(images, orders)
+    torch.testing.assert_close(out[:, :, 0, 0], orders.float(), rtol=0, atol=0)

@@ -111,3 +111,36 @@ def test_fresh_pairs_need_a_degradation_for_super_resolution_pairs(tmp_path: Pat
 def test_fresh_fraction_is_a_share(fraction: float) -> None:
     with pytest.raises(InputError, match="fresh_fraction"):
         OneShotDataModule(fresh_fraction=fraction)
+
+
+def test_permuted_channels_stay_paired_and_reach_the_fresh_crops() -> None:
+    data = OneShotDataModule(
+        degradation=Degradation(noise_sigma=0.0, quantize=False),
+        patch_size=8,
+        batch_size=64,
+        steps_per_epoch=1,
+        fresh_fraction=0.5,
+        permute_channels=True,
+        augment=False,
+    )
+    data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    before = batch["fresh"].clone()
+    batch["input"] = 0.5 * batch["target"]  # a pair whose sides differ, channel by channel
+
+    class Training:
+        training = True
+
+    data.trainer = Training()  # type: ignore[assignment]
+    out = data.on_after_batch_transfer(batch, 0)
+    given, fresh = slice(0, 32), slice(32, 64)
+    # Both sides of each given pair got the same order: still input = target / 2.
+    torch.testing.assert_close(out["input"][given], 0.5 * out["target"][given])
+    # Fresh crops came out as their own channels reordered (no noise: degraded == clean),
+    # flipped or transposed, and trimmed by the margin (none without blur): each crop keeps
+    # its channel sums as a set, and some crops changed their order.
+    torch.testing.assert_close(out["input"][fresh], out["target"][fresh])
+    assert data.fresh_margin == 0
+    sums_before, sums_after = before.sum(dim=(-2, -1)), out["target"][fresh].sum(dim=(-2, -1))
+    torch.testing.assert_close(sums_after.sort(dim=1).values, sums_before.sort(dim=1).values)
+    assert not torch.allclose(sums_after, sums_before)

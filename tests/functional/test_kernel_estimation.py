@@ -73,3 +73,14 @@ def test_a_shifted_pair_gives_a_shifted_kernel() -> None:
 def test_pairs_of_two_sizes_are_refused() -> None:
     with pytest.raises(InputError, match="one size"):
         estimate_kernel(torch.rand(3, 40, 40), torch.rand(3, 40, 41))
+
+
+@pytest.mark.parametrize("sigma", [15 / 255, 50 / 255])
+def test_noise_cut_off_at_black_and_white_is_measured_at_its_true_level(sigma: float) -> None:
+    clean = read_image(SAMPLE_IMAGE)
+    noisy = Degradation(noise_sigma=sigma)(clean[None], torch.Generator().manual_seed(3))[0]
+    clipped = float((noisy - clean).std())  # the cut-off noise, below sigma at 50/255
+    estimate = estimate_kernel(noisy, clean)
+    assert estimate.kernel.shape == (1, 1)  # no blur: trimmed to one tap
+    assert abs(clipped - sigma) > 0.03 * sigma  # what a plain deviation would report
+    assert abs(estimate.noise_sigma - sigma) < 0.02 * sigma

@@ -4,6 +4,7 @@ Each restoration net offers :class:`RestorationNet` (``protocol.py``): patches i
 outputs out, and ``forward_valid`` for whole images.
 """
 
+from oneshot_lightning.models.nets.denoiser import DenoisingUNet
 from oneshot_lightning.models.nets.discriminator import PatchDiscriminator
 from oneshot_lightning.models.nets.patch2patch import RNNPatch2Patch
 from oneshot_lightning.models.nets.protocol import (
@@ -20,6 +21,7 @@ from oneshot_lightning.models.nets.upsampled import BicubicInput
 __all__ = [
     "BicubicInput",
     "DegradationAware",
+    "DenoisingUNet",
     "PatchDiscriminator",
     "RNNPatch2Patch",
     "RNNSparseCoder",
