@@ -99,3 +99,33 @@ def test_deblur_benchmark_scores_every_baseline_in_one_run(clean_images, tmp_pat
     }
     # Deconvolution with the kernel estimated from the pair beats doing nothing.
     assert rows[deblur.FIRST_STAGE] > rows["degraded input"] + 0.5
+
+
+def test_denoise_benchmark_scores_bm3d_as_computed_directly(clean_images, tmp_path):
+    from benchmarks import denoise
+
+    data = tmp_path / "data"
+    write_image(data / "train.png", read_image(SAMPLE_IMAGE)[:, 128:256, 128:256])
+    for path in clean_images:
+        write_image(data / "set12" / path.name, read_image(path).mean(0, keepdim=True))
+    write_image(data / "bsd68" / "c.png", read_image(clean_images[1]))
+    out = tmp_path / "out"
+    denoise.main(["--data", str(data), "--train-image", "train.png", "--sigmas", "25",
+                  "--families", "grey", "--configs", "--out", str(out)])  # fmt: skip
+    report = (out / "denoise.md").read_text()
+    rows = {
+        line.split("|")[1].strip(): float(line.split("|")[2].split("/")[0])
+        for line in report.splitlines()
+        if line.startswith("| ") and " / 0." in line
+    }
+    # The BM3D row is BM3D of each noisy input, rounded to 8 bits, scored on set12.
+    noisy_folder = out / "grey_sigma25" / "set12" / "input"
+    direct = []
+    for path in clean_images:
+        noisy = read_image(noisy_folder / path.name)[0].double().numpy()
+        restored = torch.from_numpy(denoise.bm3d_denoise(noisy, 25 / 255)).float()
+        clean = read_image(data / "set12" / path.name)
+        direct.append(psnr(quantize(restored.clamp(0, 1))[None, None], clean[None]).item())
+    assert rows[denoise.BM3D] == pytest.approx(np.mean(direct), abs=0.01)
+    assert rows[denoise.BM3D] > rows[denoise.NOISY] + 3
+    assert rows[denoise.NLM] > rows[denoise.NOISY] + 1
