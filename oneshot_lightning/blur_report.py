@@ -72,7 +72,12 @@ class BlurReport(Callback):
         for logger in trainer.loggers:  # e.g. the CSV logger's hparams.yaml
             logger.log_hyperparams({"blur_kernel_size": height, "blur_noise_sigma": sigma})
         kernel = "no blur (kernel 1x1)" if height == 1 else f"blur kernel {height}x{width}"
+        shot = ""
+        if estimate.poisson_peak is not None:
+            shot = (
+                f", of which shot noise of {estimate.poisson_peak:.3g} photons at white "
+                f"and read noise {estimate.read_sigma:.4f}"
+            )
         say(
-            f"oneshot: {kernel} {how}{where}; "
-            f"noise sigma {sigma:.4f} ({255 * sigma:.2f}/255)"
+            f"oneshot: {kernel} {how}{where}; noise sigma {sigma:.4f} ({255 * sigma:.2f}/255){shot}"
         )

@@ -33,6 +33,7 @@ SHRINK_MARGIN = 3
 #: The bundled public-domain photograph, the clean image when no other is given.
 SAMPLE_IMAGE = Path(__file__).parent / "sample" / "astronaut.png"
 
+
 def check_pair(degraded: Tensor, clean: Tensor, what: str, scale: int = 1) -> Tensor:
     """The clean image cropped to ``scale`` times the degraded one's size, if that fits.
 
@@ -148,9 +149,11 @@ def validation_blocks(
 
 
 def degradation_blur(degradation: Degradation) -> KernelEstimate:
-    """The blur kernel ((1, 1) for none) and noise sigma that ``degradation`` applies."""
+    """The blur kernel ((1, 1) for none) and noise that ``degradation`` applies."""
     kernel = getattr(degradation.blur, "kernel", None)
-    return KernelEstimate(torch.ones(1, 1) if kernel is None else kernel, degradation.noise_sigma)
+    peak, sigma = degradation.poisson_peak, degradation.noise_sigma
+    square = torch.ones(1, 1) if kernel is None else kernel
+    return KernelEstimate(square, sigma, peak, None if peak is None else sigma)
 
 
 def fresh_degradation(
@@ -158,8 +161,8 @@ def fresh_degradation(
 ) -> Degradation:
     """What makes fresh pairs.
 
-    The ``degradation`` that made the pair, else a blur and Gaussian noise as estimated from
-    the given pair.
+    The ``degradation`` that made the pair, else a blur and noise as estimated from the
+    given pair: shot + read noise when its noise grows with the signal, else Gaussian.
     """
     if degradation is not None:
         return degradation
@@ -167,6 +170,12 @@ def fresh_degradation(
         raise InputError(
             "data.fresh_fraction needs a degradation to make fresh pairs: set "
             "data.degradation (super-resolution pairs are not estimated)"
+        )
+    if estimate.poisson_peak is not None and estimate.read_sigma is not None:
+        return Degradation(
+            Blur(estimate.kernel),
+            noise_sigma=estimate.read_sigma,
+            poisson_peak=estimate.poisson_peak,
         )
     return Degradation(Blur(estimate.kernel), noise_sigma=estimate.noise_sigma)
 

@@ -15,6 +15,7 @@ The noise level is the standard deviation of what the fitted blur leaves unexpla
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -30,10 +31,16 @@ class KernelEstimate(NamedTuple):
     Attributes:
         kernel: (k, k), k odd, non-negative, summing to 1.
         noise_sigma: standard deviation of what the blur does not explain, in [0, 1] units.
+        poisson_peak: when the noise grows with the signal (shot noise), the photons at
+            value 1 (``add_poisson_noise``); ``None`` for noise of one level everywhere.
+        read_sigma: with ``poisson_peak``, the standard deviation of the signal-independent
+            (read) noise beside the shot noise.
     """
 
     kernel: Tensor
     noise_sigma: float
+    poisson_peak: float | None = None
+    read_sigma: float | None = None
 
 
 def gradients(image: Tensor) -> Tensor:
@@ -237,8 +244,11 @@ def estimate_kernel(
     kernel = kernel / kernel.sum()
     blur = ValidConvolution(clean, radius)
     blurred = blur(kernel)
-    noise = unclipped_deviation(blurred - degraded, blurred, blur.mask.bool())
-    return KernelEstimate(trim_kernel(kernel).float(), noise)
+    residual, mask = blurred - degraded, blur.mask.bool()
+    noise = unclipped_deviation(residual, blurred, mask)
+    shot = shot_noise(residual, blurred, mask, noise)
+    peak, read = (None, None) if shot is None else shot
+    return KernelEstimate(trim_kernel(kernel).float(), noise, peak, read)
 
 
 def unclipped_deviation(
@@ -266,3 +276,64 @@ def unclipped_deviation(
             break
         deviation = float(residual[inside].square().mean().sqrt())
     return deviation
+
+
+def shot_noise(
+    residual: Tensor,
+    predicted: Tensor,
+    mask: Tensor,
+    deviation: float,
+    bins: int = 32,
+    least_share: float = 0.25,
+) -> tuple[float, float] | None:
+    """(photons at value 1, read noise deviation) if the noise grows with the signal, else None.
+
+    Fits ``variance(v) = v / peak + read ** 2`` by least squares, weighted by pixel count,
+    over bands of the noise-free value v (``predicted``) where clipping at 0 and 1 does not
+    shrink the noise: first where v is ``2.5 deviation`` inside [0, 1], then, refitted,
+    wherever v is 2.5 of the first fit's deviations at v inside. Shot noise counts only if
+    it makes at least ``least_share`` of the variance at mid-grey: texture that the blur fit
+    leaves behind and 8-bit rounding must not pass for it.
+
+    Args:
+        residual: (C, H, W) degraded minus its noise-free prediction.
+        predicted: (C, H, W) the noise-free prediction.
+        mask: (H, W) the pixels where both are valid.
+        deviation: the noise's overall standard deviation (``unclipped_deviation``).
+        bins: bands of v over [0, 1].
+        least_share: the least share of shot noise in the variance at v = 0.5.
+    """
+    kept = mask.expand_as(residual)
+    edges = torch.linspace(0, 1, bins + 1).tolist()
+    bands = []
+    for start, stop in pairwise(edges):
+        band = kept & (predicted >= start) & (predicted < stop)
+        count = int(band.sum())
+        if count >= 100:
+            value = float(predicted[band].mean())
+            bands.append((value, float(residual[band].square().mean()), count))
+
+    def fit(inside: Callable[[float], bool]) -> tuple[float, float] | None:
+        chosen = [band for band in bands if inside(band[0])]
+        if len(chosen) < 3:
+            return None
+        v, var, count = (torch.tensor(x, dtype=torch.float64) for x in zip(*chosen))
+        weight = count.sqrt()
+        design = torch.stack([v, torch.ones_like(v)], dim=1) * weight[:, None]
+        solution = torch.linalg.lstsq(design, (var * weight)[:, None]).solution[:, 0]
+        return float(solution[0]), float(solution[1])
+
+    first = fit(lambda v: 2.5 * deviation < v < 1 - 2.5 * deviation)
+    if first is None:
+        return None
+    slope, offset = first
+
+    def unclipped(v: float) -> bool:
+        reach = 2.5 * max(slope * v + offset, 0.0) ** 0.5
+        return reach < v < 1 - reach
+
+    slope, offset = fit(unclipped) or first
+    shot = 0.5 * slope
+    if shot <= 0 or shot < least_share * (shot + max(offset, 0.0)):
+        return None
+    return 1 / slope, max(offset, 0.0) ** 0.5

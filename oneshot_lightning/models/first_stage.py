@@ -113,7 +113,7 @@ def prepare_first_stage(stage: Deconvolution, datamodule: PairSource | None) -> 
             "model.first_stage deconvolves with the pair's blur: train on a deblurring pair "
             "(data.scale 1)"
         )
-    stage.set_degradation(*estimate)
+    stage.set_degradation(estimate.kernel, estimate.noise_sigma)
     degraded, clean = datamodule.training_pair()
     stage.tune(degraded[None], clean[None], estimate.noise_sigma)
     datamodule.map_training_inputs(stage)

@@ -133,7 +133,7 @@ class RestorationModule(LightningModule):
                     f"model.net {type(self.net).__name__} deconvolves with the pair's blur: "
                     "train it on a deblurring pair (data.scale 1)"
                 )
-            self.net.set_degradation(*estimate)
+            self.net.set_degradation(estimate.kernel, estimate.noise_sigma)
         if stage == "fit" and self.first_stage is not None:
             prepare_first_stage(self.first_stage, datamodule)
 

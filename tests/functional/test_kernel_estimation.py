@@ -84,3 +84,16 @@ def test_noise_cut_off_at_black_and_white_is_measured_at_its_true_level(sigma: f
     assert estimate.kernel.shape == (1, 1)  # no blur: trimmed to one tap
     assert abs(clipped - sigma) > 0.03 * sigma  # what a plain deviation would report
     assert abs(estimate.noise_sigma - sigma) < 0.02 * sigma
+
+
+def test_shot_noise_is_told_apart_from_read_noise() -> None:
+    clean = read_image(SAMPLE_IMAGE)
+    generator = torch.Generator().manual_seed(5)
+    camera = Degradation(noise_sigma=0.01, poisson_peak=200.0)(clean[None], generator)[0]
+    estimate = estimate_kernel(camera, clean)
+    assert estimate.poisson_peak is not None and estimate.read_sigma is not None
+    assert abs(estimate.poisson_peak - 200.0) < 0.1 * 200.0
+    assert abs(estimate.read_sigma - 0.01) < 0.003
+    # Noise of one level everywhere, even a strong one, is not taken for shot noise.
+    flat = Degradation(noise_sigma=0.08)(clean[None], generator)[0]
+    assert estimate_kernel(flat, clean).poisson_peak is None
