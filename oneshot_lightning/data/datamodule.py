@@ -332,7 +332,7 @@ class OneShotDataModule(LightningDataModule):
             batch["input"] = reorder_channels(inputs, orders)
             batch["target"] = reorder_channels(batch["target"], orders)
             if fresh is not None:
-                orders = random_channel_orders(*fresh.shape[:2], fresh.device)
+                orders = random_channel_orders(fresh.shape[0], fresh.shape[1], fresh.device)
                 fresh = reorder_channels(fresh, orders)
         if fresh is not None and self.synthesis is not None:
             self.synthesis.to(fresh.device)
