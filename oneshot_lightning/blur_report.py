@@ -62,7 +62,7 @@ class BlurReport(Callback):
         estimate = datamodule.blur_estimate
         if estimate is None:
             return
-        how = "estimated from the pair" if datamodule.pair_given else "of data.degradation"
+        how = "estimated from the pair" if datamodule.pair_given else "in data.degradation"
         height, width = estimate.kernel.shape
         sigma = estimate.noise_sigma
         where = ""

@@ -15,11 +15,15 @@ CONF = Path(__file__).parent / "conf"
 GAIN_FLOOR_DB = 1.5
 
 
+def trained(config: str, folder: Path, cli) -> RestorationModule:
+    """The best model of ``oneshot fit --config tests/conf/<config>``, run into ``folder``."""
+    cli("fit", "--config", CONF / config, "--trainer.default_root_dir", folder)
+    best = folder / "checkpoints" / "best.ckpt"
+    return RestorationModule.load_from_checkpoint(best, map_location="cpu").eval()
+
+
 def test_restores_an_image_it_did_not_train_on(tmp_path: Path, cli) -> None:
-    cli("fit", "--config", CONF / "rnn_quality.yaml", "--trainer.default_root_dir", tmp_path)
-    model = RestorationModule.load_from_checkpoint(
-        tmp_path / "checkpoints" / "best.ckpt", map_location="cpu"
-    ).eval()
+    model = trained("rnn_quality.yaml", tmp_path, cli)
     clean = read_image(UNSEEN_IMAGE)[None]  # never seen in training
     degrade = Degradation(GaussianBlur(sigma=1.6, size=15), noise_sigma=0.01)
     degraded = degrade(clean, torch.Generator().manual_seed(123))
@@ -35,10 +39,7 @@ DENOISE_GAIN_FLOOR_DB = 5.0
 
 
 def test_denoises_an_image_it_did_not_train_on(tmp_path: Path, cli) -> None:
-    cli("fit", "--config", CONF / "denoise_quality.yaml", "--trainer.default_root_dir", tmp_path)
-    model = RestorationModule.load_from_checkpoint(
-        tmp_path / "checkpoints" / "best.ckpt", map_location="cpu"
-    ).eval()
+    model = trained("denoise_quality.yaml", tmp_path, cli)
     clean = read_image(UNSEEN_IMAGE)[None]
     noisy = Degradation(noise_sigma=0.098)(clean, torch.Generator().manual_seed(123))
     with torch.inference_mode():
