@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -136,18 +135,8 @@ def classical_outputs(
                 for noisy in list_images(test_set.inputs)
             ]
     flat = [job for batch in jobs.values() for job in batch]
-    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # inherited by the workers: no thread oversubscription
-    try:
-        with ProcessPoolExecutor(workers, initializer=single_thread) as pool:
-            seconds = dict(zip(flat, pool.map(run_job, flat)))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with ProcessPoolExecutor(workers, initializer=single_thread) as pool:
+        seconds = dict(zip(flat, pool.map(run_job, flat)))
     return {
         method: {
             set_name: sum(seconds[job] for job in jobs[method, set_name])

@@ -15,7 +15,6 @@ The noise level is the standard deviation of what the fitted blur leaves unexpla
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import pairwise
 from typing import NamedTuple
 
 import torch
@@ -303,15 +302,18 @@ def shot_noise(
         bins: bands of v over [0, 1].
         least_share: the least share of shot noise in the variance at v = 0.5.
     """
-    kept = mask.expand_as(residual)
-    edges = torch.linspace(0, 1, bins + 1).tolist()
-    bands = []
-    for start, stop in pairwise(edges):
-        band = kept & (predicted >= start) & (predicted < stop)
-        count = int(band.sum())
-        if count >= 100:
-            value = float(predicted[band].mean())
-            bands.append((value, float(residual[band].square().mean()), count))
+    kept = mask.expand_as(residual) & (predicted >= 0) & (predicted < 1)
+    values, squares = predicted[kept], residual[kept].square()
+    # Band i holds v in [i / bins, (i + 1) / bins): counts and sums of v and of the squared
+    # noise per band, in one pass.
+    index = (values * bins).long().clamp(max=bins - 1)
+    counts = torch.bincount(index, minlength=bins)
+    sums = torch.bincount(index, values, minlength=bins)
+    energies = torch.bincount(index, squares, minlength=bins)
+    bands = [
+        (float(sums[i] / counts[i]), float(energies[i] / counts[i]), int(counts[i]))
+        for i in torch.nonzero(counts >= 100).flatten().tolist()
+    ]
 
     def fit(inside: Callable[[float], bool]) -> tuple[float, float] | None:
         chosen = [band for band in bands if inside(band[0])]

@@ -112,15 +112,16 @@ class DenoisingUNet(nn.Module):
 
     def forward(self, patches: Tensor) -> Tensor:
         """(N, C, p, p) -> (N, C, p - 2 margin, p - 2 margin) restored centres."""
-        restored = self.restore(patches)
-        m = self.margin
-        return restored[..., m : restored.shape[-2] - m, m : restored.shape[-1] - m]
+        return self.restore_cropped(patches, self.margin)
 
     def forward_valid(self, image: Tensor) -> Tensor:
         """(B, C, h + 2 r, w + 2 r) -> (B, C, h, w), r = ``context // 2``."""
+        return self.restore_cropped(image, self.radius)
+
+    def restore_cropped(self, image: Tensor, crop: int) -> Tensor:
+        """(B, C, H, W) -> (B, C, H - 2 crop, W - 2 crop): :meth:`restore`, border cut."""
         restored = self.restore(image)
-        r = self.radius
-        return restored[..., r : restored.shape[-2] - r, r : restored.shape[-1] - r]
+        return restored[..., crop : restored.shape[-2] - crop, crop : restored.shape[-1] - crop]
 
     def restore(self, image: Tensor) -> Tensor:
         """(B, C, H, W) noisy -> (B, C, H, W) denoised (borders reflected), not clipped."""
