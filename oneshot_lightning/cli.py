@@ -23,6 +23,7 @@ from oneshot_lightning.checkpoints import (
 )
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.export import main as export_main
 from oneshot_lightning.models import AdversarialModule, RestorationModule
 from oneshot_lightning.samples import ValidationSamples
 from oneshot_lightning.starting_point import StartingPoint
@@ -144,6 +145,7 @@ DESCRIPTION = (
     "oneshot: learn image restoration (deblurring, super-resolution) from ONE degraded/clean "
     "pair, then restore other images. Start with `oneshot fit --config configs/rnn.yaml`; "
     "`oneshot predict --ckpt_path BEST.ckpt --data.predict FOLDER` restores; "
+    "`oneshot export --ckpt_path BEST.ckpt --out model` writes TorchScript and ONNX files; "
     "`oneshot SUBCOMMAND --help` lists every option."
 )
 
@@ -289,8 +291,12 @@ def main(args: list[str] | None = None) -> None:
     """Entry point of ``oneshot`` and ``python -m oneshot_lightning``."""
     for message in QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=re.escape(message))
+    argv = sys.argv[1:] if args is None else list(args)
     try:
-        OneShotCLI(args=args)
+        if argv[:1] == ["export"]:
+            export_main(argv[1:])
+        else:
+            OneShotCLI(args=args)
     except Exception as error:
         line = user_error(error)
         if line is None:

@@ -16,21 +16,9 @@ from torch import Tensor
 
 from oneshot_lightning.functional.patches import Box
 
-
-def fast_size(length: int) -> int:
-    """The smallest length >= ``length`` with no prime factor above 5 (fast FFT sizes).
-
-    >>> fast_size(97), fast_size(128)
-    (100, 128)
-    """
-    while True:
-        rest = length
-        for factor in (2, 3, 5):
-            while rest % factor == 0:
-                rest //= factor
-        if rest == 1:
-            return length
-        length += 1
+#: Padded FFT sides are multiples of this: such sizes have many small factors (fast FFTs), and
+#: a rule of plain arithmetic keeps traced graphs (``oneshot export``) valid at every size.
+FFT_MULTIPLE = 32
 
 
 def kernel_spectrum(kernel: Tensor, shape: tuple[int, int]) -> Tensor:
@@ -67,9 +55,10 @@ def smooth_periodic(image: Tensor, sigma: float) -> Tensor:
 def pad_periodic(image: Tensor, pad: int) -> tuple[Tensor, tuple[int, int, int, int]]:
     """Pad (B, C, H, W) so that the periodic FFT sees no jump at the image's borders.
 
-    ``pad`` pixels are mirrored around the image (then more at the bottom/right up to fast
-    FFT sizes), and the padding fades, along a raised cosine, into a heavily smoothed
-    periodic version of itself, so that its far edges meet smoothly when wrapped around.
+    ``pad`` pixels are mirrored around the image (then more, evenly, up to multiples of
+    :data:`FFT_MULTIPLE`), and the padding fades, along a raised cosine, into a heavily
+    smoothed periodic version of itself, so that its far edges meet smoothly when wrapped
+    around.
 
     Returns:
         The padded image and where the image lies in it: (top, left, H, W).
@@ -80,24 +69,33 @@ def pad_periodic(image: Tensor, pad: int) -> tuple[Tensor, tuple[int, int, int, 
     padded = F.pad(image, (mirror,) * 4, mode="reflect") if mirror > 0 else image
     if pad > mirror:
         padded = F.pad(padded, (pad - mirror,) * 4, mode="replicate")
-    extra_rows = fast_size(height + 2 * pad) - height - 2 * pad
-    extra_cols = fast_size(width + 2 * pad) - width - 2 * pad
-    padded = F.pad(padded, (0, extra_cols, 0, extra_rows), mode="replicate")
+    # Up to FFT_MULTIPLE - 1 more on each axis, split between both sides so that every
+    # flip of the image is padded alike (the self-ensemble's views agree).
+    extra_rows = -(height + 2 * pad) % FFT_MULTIPLE
+    extra_cols = -(width + 2 * pad) % FFT_MULTIPLE
+    above, before = extra_rows // 2, extra_cols // 2
+    padded = F.pad(
+        padded, (before, extra_cols - before, above, extra_rows - above), mode="replicate"
+    )
+    box = (above + pad, before + pad, height, width)
     if pad == 0:
-        return padded, (0, 0, height, width)
+        return padded, box
     fade = torch.linspace(0, 1, pad + 2, device=image.device)[1:-1]
     fade = (0.5 - 0.5 * torch.cos(math.pi * fade)).to(image)
 
-    def ramp(length: int, inner: int) -> Tensor:
-        weights = torch.ones(length, device=image.device, dtype=image.dtype)
-        weights[:pad] = fade
-        weights[pad + inner : 2 * pad + inner] = fade.flip(0)
-        weights[2 * pad + inner :] = 0
+    def ramp(line: Tensor, start: int, inner: int) -> Tensor:
+        # Sized like a line of the padded image (not by an int), so traced graphs stay dynamic.
+        weights = torch.zeros_like(line)
+        weights[start : start + pad] = fade
+        weights[start + pad : start + pad + inner] = 1
+        weights[start + pad + inner : start + 2 * pad + inner] = fade.flip(0)
         return weights
 
-    weight = ramp(padded.shape[-2], height)[:, None] * ramp(padded.shape[-1], width)[None, :]
+    rows = ramp(padded[0, 0, :, 0], above, height)
+    cols = ramp(padded[0, 0, 0], before, width)
     smooth = smooth_periodic(padded, pad / 2)
-    return weight * padded + (1 - weight) * smooth, (pad, pad, height, width)
+    weight = rows[:, None] * cols[None, :]
+    return weight * padded + (1 - weight) * smooth, box
 
 
 def refill_padding(padded: Tensor, estimate: Tensor, spectrum: Tensor, box: Box) -> Tensor:

@@ -86,9 +86,13 @@ class Deconvolution(nn.Module):
 
     def forward(self, image: Tensor) -> Tensor:
         """(B, C, H, W) degraded -> (B, C, H, W) deconvolved."""
-        kernel = self.support()
-        pad = math.ceil(self.pad_factor * kernel.shape[-1])
-        return wiener_deconvolve(image, kernel, float(self.balance), pad, self.refills)
+        balance = float(self.balance)
+        return wiener_deconvolve(image, self.support(), balance, self.padding, self.refills)
+
+    @property
+    def padding(self) -> int:
+        """Pixels of padding around an image before the FFT: ``pad_factor`` x the kernel's side."""
+        return math.ceil(self.pad_factor * trim_kernel(self.kernel).shape[-1])
 
 
 class PairSource(Protocol):

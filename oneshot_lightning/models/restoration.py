@@ -18,26 +18,19 @@ from torch import Tensor, nn
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
-    DIHEDRAL_COUNT,
     center_crop,
-    dihedral,
     match_channels,
-    pad_for_patches,
     quantize,
-    restore_channels,
-    tiled,
-    tiled_whole,
-    undo_dihedral,
 )
 from oneshot_lightning.metrics import PerImageMean, quality_metrics, shave
 from oneshot_lightning.models.first_stage import Deconvolution, prepare_first_stage
 from oneshot_lightning.models.nets.protocol import (
     DegradationAware,
     RestorationNet,
-    WholeImageNet,
     restoration_net,
 )
 from oneshot_lightning.models.test_table import per_image_table
+from oneshot_lightning.models.whole_image import restore, restore_once
 
 #: The patch losses by name (``model.loss``).
 LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
@@ -198,35 +191,11 @@ class RestorationModule(LightningModule):
 
     def restore(self, image: Tensor) -> Tensor:
         """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1]."""
-        if not self.self_ensemble:
-            return self.restore_once(image).clamp(0, 1)
-        total = self.restore_once(image)
-        for index in range(1, DIHEDRAL_COUNT):
-            self.set_view(index)
-            total += undo_dihedral(self.restore_once(dihedral(image, index)), index)
-        self.set_view(0)
-        return (total / DIHEDRAL_COUNT).clamp(0, 1)
-
-    def set_view(self, index: int) -> None:
-        """Tell the parts that hold a kernel which dihedral transform images come through."""
-        for part in (self.net, self.first_stage):
-            if isinstance(part, DegradationAware):
-                part.set_view(index)
+        return restore(image, self.net, self.first_stage, self.tile_size, self.self_ensemble)
 
     def restore_once(self, image: Tensor) -> Tensor:
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
-        context, stride = self.net.context, self.net.stride
-        # Tiles start on multiples of the stride, so tiling never shifts the net's phase.
-        tile = max(stride, self.tile_size - self.tile_size % stride)
-        if self.first_stage is not None:
-            image = self.first_stage(image)
-        matched = match_channels(image, self.net.channels)
-        if isinstance(self.net, WholeImageNet):
-            output = tiled_whole(self.net.restore, matched, context // 2, tile, self.scale)
-            return restore_channels(output, image.shape[1])
-        padded = pad_for_patches(matched, context)
-        output = tiled(self.net.forward_valid, padded, context, tile, self.scale)
-        return restore_channels(output, image.shape[1])
+        return restore_once(image, self.net, self.first_stage, self.tile_size)
 
     def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """Restore one whole validation image, update ``val/`` metrics; the restoration.
