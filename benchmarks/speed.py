@@ -1,10 +1,18 @@
 """Speed benchmark: training and inference speed, and how long training takes to settle.
 
 Training throughput, inference speed, and achieved GFLOP/s against the machine's own fp32
-matmul rate, measured in the same run; and how long a real training run takes until its
-validation PSNR settles.
+matmul rate, measured in the same run; the restore speed and training throughput of every
+shipped config; and how long a real training run takes until its validation PSNR settles.
 
     python -m benchmarks.speed [--quick] [--patch-size 11] [--latent 128] [--scale 1]
+        [--configs rnn deblur ...] [--no-settle]
+
+GFLOP/s count the work the RNN's whole-image form does (``flops_per_input_pixel``: each
+column's projection shared by the windows that read it). Each config's model is built
+untrained from its file, with a 15x15 Gaussian kernel (sigma 1.6) where it holds one; MP/s
+are output megapixels per second of ``restore`` (self-ensemble included where the config
+sets it), patches/s of its training loss, forward and backward, and an Adam step
+(the config's batch of patches; the GANs' discriminator and fresh pairs left out).
 
 The settling time comes from a real ``oneshot fit`` (in-process) with ``configs/rnn.yaml`` on
 the bundled sample and its held-out strip, validated every ``--val-every`` steps: the wall
@@ -25,12 +33,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from benchmarks.common import CONFIGS, flops_per_window
+from benchmarks.common import CONFIGS, flops_per_input_pixel
+from oneshot_lightning.api import model_from_config
 from oneshot_lightning.cli import QUIET_WARNINGS, OneShotCLI
+from oneshot_lightning.functional import gaussian_kernel
 from oneshot_lightning.models import RestorationModule
-from oneshot_lightning.models.nets import RNNSparseCoder
+from oneshot_lightning.models.nets import DegradationAware, RNNSparseCoder
 
 CONFIG = CONFIGS / "rnn.yaml"
 
@@ -101,6 +112,48 @@ def train_with_clock(epochs: int, val_every: int) -> ValidationClock:
     return clock
 
 
+def train_seconds(module: RestorationModule, batch_size: int, steps: int) -> float:
+    """Seconds per training step of ``batch_size`` random patch pairs (loss, backward, Adam)."""
+    module.train()
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    p, s, c = module.patch_size, module.scale, module.net.channels
+    low, high = torch.rand(batch_size, c, p, p), torch.rand(batch_size, c, s * p, s * p)
+
+    def train_steps() -> None:
+        for _ in range(steps):
+            optimizer.zero_grad()
+            module.patch_loss(low, high).backward()
+            optimizer.step()
+
+    seconds = best_seconds(train_steps, 1) / steps
+    module.eval()
+    return seconds
+
+
+def config_speed(name: str, side: int, repeats: int, batch_size: int) -> str:
+    """One line: restore MP/s and training patches/s of ``configs/<name>.yaml``'s model.
+
+    Training runs batches of the config's ``data.batch_size`` (else ``batch_size``).
+    """
+    module = model_from_config(CONFIGS / f"{name}.yaml").eval()
+    for part in module.modules():
+        if isinstance(part, DegradationAware):
+            part.set_degradation(gaussian_kernel(15, 1.6), 0.01)
+    image = torch.rand(1, module.net.channels, side, side)
+    with torch.inference_mode():
+        seconds = best_seconds(lambda: module.restore(image), repeats)
+    megapixels = (module.scale * side) ** 2 / 1e6
+    data = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text()).get("data") or {}
+    batch = int(data.get("batch_size", batch_size))
+    step = train_seconds(module, batch, 3)
+    return (
+        f"config {name}: restore {megapixels / seconds:.3f} MP/s ({seconds / megapixels:.2f} s "
+        f"per output MP, {side}x{side} input); training {batch / step:.0f} patches/s "
+        f"({step * 1e3:.0f} ms per step of {batch} patches of {module.patch_size}x"
+        f"{module.patch_size})"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure and print the figures, the ratio last."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -112,8 +165,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--val-every", type=int, help="steps between validations (100; quick 50)")
     parser.add_argument("--tolerance", type=float, default=0.1, help="dB from the final PSNR")
     parser.add_argument("--no-settle", action="store_true", help="skip the training run")
+    parser.add_argument(
+        "--configs", nargs="*", help="shipped configs to time (default: all; none: skip)"
+    )
     args = parser.parse_args(argv)
     side, repeats = (256, 2) if args.quick else (512, 3)
+    configs = sorted(path.stem for path in CONFIGS.glob("*.yaml"))
+    configs = configs if args.configs is None else args.configs
 
     net = RNNSparseCoder(patch_size=args.patch_size, latent=args.latent, scale=args.scale)
     module = RestorationModule(net).eval()
@@ -123,23 +181,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with torch.inference_mode():
         seconds = best_seconds(lambda: module.restore(image), repeats)
     megapixels = side * side / 1e6
-    achieved = flops_per_window(net) * side * side / seconds / 1e9
-
-    module.train()
-    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    achieved = flops_per_input_pixel(net) * side * side / seconds / 1e9
     p, s = args.patch_size, args.scale
-    low = torch.rand(args.batch_size, 3, p, p)
-    high = torch.rand(args.batch_size, 3, s * p, s * p)
-
-    steps = 5 if args.quick else 20
-
-    def train_steps() -> None:
-        for _ in range(steps):
-            optimizer.zero_grad()
-            module.patch_loss(low, high).backward()
-            optimizer.step()
-
-    step_seconds = best_seconds(train_steps, 1) / steps
+    step_seconds = train_seconds(module, args.batch_size, 5 if args.quick else 20)
+    config_lines = [config_speed(name, side, repeats, args.batch_size) for name in configs]
 
     settle_line = None
     if not args.no_settle:
@@ -158,12 +203,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}")
     print(f"net: patch {p}, code {args.latent}, scale {s}: "
-          f"{flops_per_window(net) / 1e6:.3f} MFLOP per input pixel")  # fmt: skip
+          f"{flops_per_input_pixel(net) / 1e6:.3f} MFLOP per input pixel")  # fmt: skip
     print(f"fp32 matmul 1024^3: {matmul:.1f} GFLOP/s")
     print(f"training: {step_seconds * 1e3:.1f} ms per step of {args.batch_size} patches, "
           f"{args.batch_size / step_seconds:.0f} patches/s")  # fmt: skip
     print(f"inference: {side}x{side} input in {seconds:.3f} s = {megapixels / seconds:.3f} MP/s "
           f"({seconds / megapixels:.2f} s per input MP), {achieved:.1f} GFLOP/s")  # fmt: skip
+    print(*config_lines, sep="\n")
     if settle_line is not None:
         print(settle_line)
     print(f"ratio={achieved / matmul:.2f}")

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+import yaml
 from torch import Tensor
 
 from oneshot_lightning.checkpoints import load_hyperparameters, model_class_of
@@ -90,6 +91,27 @@ class Restorer:
         values = array_values(array)
         restored = self.model.restore(to_planes(array, values).to(device))
         return from_planes(restored, array, values)
+
+
+def model_from_config(config: str | Path) -> RestorationModule:
+    """The untrained model that a config file's ``model:`` section describes.
+
+    Built by jsonargparse as ``oneshot fit --config`` builds it (class paths, init args).
+    """
+    from jsonargparse import ArgumentParser
+
+    path = Path(config)
+    if not path.is_file():
+        raise InputError(f"config not found: {path}")
+    section = yaml.safe_load(path.read_text()).get("model")
+    if section is None:
+        raise InputError(f"{path} has no model: section")
+    parser = ArgumentParser()
+    parser.add_subclass_arguments(RestorationModule, "model")
+    with warnings.catch_warnings():
+        # The net is saved as weights and as its config: nothing for the user to do.
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
+        return parser.instantiate_classes(parser.parse_object({"model": section})).model
 
 
 def train(

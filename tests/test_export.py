@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-import yaml
-from jsonargparse import ArgumentParser
 
+from oneshot_lightning.api import model_from_config
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.export import GraphRestorer, export
@@ -131,12 +130,7 @@ def test_onnx_of_the_fft_first_stage_is_one_line(
 
 def shipped_model(config: Path) -> RestorationModule:
     """The model a shipped config builds, its weights moved off their start, kernel set."""
-    parser = ArgumentParser()
-    parser.add_subclass_arguments(RestorationModule, "model")
-    model = yaml.safe_load(config.read_text())["model"]
-    for optimizer in ("optimizer", "discriminator_optimizer"):
-        model.get("init_args", {}).pop(optimizer, None)
-    module = parser.instantiate_classes(parser.parse_object({"model": model})).model
+    module = model_from_config(config)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for weight in module.parameters():  # zero-initialised decoders would hide errors
