@@ -26,11 +26,16 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file, python benchmarks/speed.py: import as a package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 import yaml

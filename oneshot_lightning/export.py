@@ -56,7 +56,7 @@ class GraphRestorer(nn.Module):
         self.self_ensemble = module.self_ensemble
         for part in self.modules():
             for name in PIECE_SIZES:
-                if isinstance(getattr(part, name, None), int):
+                if hasattr(part, name):
                     setattr(part, name, _UNBOUNDED)
 
     def forward(self, image: Tensor) -> Tensor:
