@@ -142,8 +142,9 @@ def refuse_plain_ddp_for_gans(config: Namespace) -> None:
 
 #: What ``oneshot --help`` says first.
 DESCRIPTION = (
-    "oneshot: learn image restoration (deblurring, super-resolution) from ONE degraded/clean "
-    "pair, then restore other images. Start with `oneshot fit --config configs/rnn.yaml`; "
+    "oneshot: learn image restoration (deblurring, denoising, super-resolution) from ONE "
+    "degraded/clean pair, then restore other images. Start with "
+    "`oneshot fit --config configs/rnn.yaml`; "
     "`oneshot predict --ckpt_path BEST.ckpt --data.predict FOLDER` restores; "
     "`oneshot export --ckpt_path BEST.ckpt --out model` writes TorchScript and ONNX files; "
     "`oneshot SUBCOMMAND --help` lists every option."

@@ -54,6 +54,7 @@ class GraphRestorer(nn.Module):
         first_stage = module.first_stage
         self.first_stage = None if first_stage is None else copy.deepcopy(first_stage).cpu()
         self.self_ensemble = module.self_ensemble
+        self.requires_grad_(False)  # the files restore; their outputs need no gradient
         for part in self.modules():
             for name in PIECE_SIZES:
                 if hasattr(part, name):

@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 import torch
 
+import oneshot_lightning
 from oneshot_lightning import Restorer, train
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import convolve, gaussian_kernel, quantize
+from tests.conftest import UNSEEN_IMAGE
 
 CONF = Path(__file__).parent / "conf"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def as_uint8(image: torch.Tensor) -> np.ndarray:
@@ -85,3 +88,34 @@ def test_from_checkpoint_and_bad_arrays(trained: tuple[Restorer, Path]) -> None:
         restorer(np.full((32, 32), np.nan, np.float32))
     with pytest.raises(InputError, match="differ in type"):
         train(np.zeros((32, 32), np.uint8), np.zeros((32, 32), np.uint16))
+
+
+def python_block(heading: str) -> str:
+    """The first ```python block of README.md after the line ``heading``."""
+    text = (ROOT / "README.md").read_text()
+    after = text[text.index(f"\n{heading}\n") :]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start : after.index("```", start)]
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's Python API example, as written, with a training budget of three steps."""
+    clean = read_image(SAMPLE_IMAGE)[None, :, :160, :176]
+    blurred = quantize(convolve(clean, gaussian_kernel(9, 1.4)))
+    full_train = oneshot_lightning.train
+
+    def three_steps(*args: object, **kwargs: object) -> Restorer:
+        kwargs["config"] = ROOT / str(kwargs["config"])  # the example runs in the checkout
+        budget = ["--trainer.max_epochs", "1", "--data.steps_per_epoch", "3"]
+        quiet = ["--trainer.enable_progress_bar", "false"]
+        return full_train(*args, **kwargs, args=budget + quiet)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(oneshot_lightning, "train", three_steps)
+    monkeypatch.chdir(tmp_path)
+    other = as_uint8(quantize(convolve(read_image(UNSEEN_IMAGE)[None, :, :96, :72],
+                                       gaussian_kernel(9, 1.4))))  # fmt: skip
+    names = {"blurry": as_uint8(blurred), "sharp": as_uint8(clean), "other_blurry": other}
+    exec(python_block("## Python API"), names)
+    assert names["sharp_too"].shape == other.shape and names["sharp_too"].dtype == np.uint8
+    assert names["batch"].shape == (2, 3, 64, 80) and names["batch"].dtype == torch.float32
+    assert (tmp_path / "runs" / "notebook" / "checkpoints" / "best.ckpt").is_file()

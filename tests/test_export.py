@@ -18,6 +18,7 @@ from oneshot_lightning.functional import gaussian_kernel
 from oneshot_lightning.models import RestorationModule
 from oneshot_lightning.models.nets import DegradationAware
 from tests.conftest import CONF, UNSEEN_IMAGE
+from tests.test_api import python_block
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Two sizes, neither the traced one (96x112), for the comparison with ``predict``.
@@ -154,3 +155,17 @@ def test_every_shipped_config_exports(config: Path, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="--format torchscript"):
             export(module, tmp_path / "m", ["onnx"])
     assert GraphRestorer(module).smallest_side >= module.net.context
+
+
+@needs_onnxruntime
+def test_the_readme_example_runs(
+    checkpoints: dict[str, Path], tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's export example, as written, on a checkpoint exported to ``model``."""
+    monkeypatch.chdir(tmp_path)
+    cli("export", "--ckpt_path", checkpoints["plain"], "--out", "model")
+    names: dict[str, object] = {}
+    exec(python_block("## Export: TorchScript and ONNX"), names)
+    restored, restored_onnx = names["restored"], names["restored_onnx"]
+    assert isinstance(restored, torch.Tensor) and restored.shape == (1, 3, 200, 300)
+    np.testing.assert_allclose(restored_onnx, restored.numpy(), rtol=0, atol=1e-5)

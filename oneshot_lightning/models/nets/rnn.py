@@ -126,7 +126,8 @@ class RNNSparseCoder(nn.Module):
         batch, out_rows, out_cols = rows.shape[0], rows.shape[-2] - p + 1, rows.shape[-1] - p + 1
         weight = self.encoder.weight.view(latent, self.channels, p, 1)
         # Per window: W (x_t - m) = (W x_t) - (W summed over a column) m.
-        mean = F.avg_pool2d(rows, p, stride=1)  # (B, C, R, W)
+        # The p x p box mean, as two 1D means (2p adds per pixel, not p^2).
+        mean = F.avg_pool2d(F.avg_pool2d(rows, (p, 1), stride=1), (1, p), stride=1)  # (B, C, R, W)
         offset = torch.einsum("lc,bcrw->brlw", weight.sum((2, 3)), mean)
         projected = F.conv2d(rows, weight, self.encoder.bias)  # (B, L, R, W + p - 1)
         # One small matrix per output row: (B * R, L, W + p - 1), cache-sized.
@@ -139,7 +140,9 @@ class RNNSparseCoder(nn.Module):
             # of the restore time.
             code = torch.baddbmm(projected[..., t : t + out_cols], recurrence, code)
             code.sub_(offset).relu_()
-        out = torch.matmul(self.decoder.weight, code) + self.decoder.bias[:, None]
+        decoder = self.decoder.weight.expand(batch * out_rows, -1, -1)
+        # baddbmm, not matmul: broadcasting the weight made matmul copy every code transposed.
+        out = torch.baddbmm(self.decoder.bias[:, None], decoder, code)
         # (B * R, C * s * s, W) -> (B, C, R, s, W, s) -> (B, C, s R, s W): pixel shuffle.
         out = out.view(batch, out_rows, self.channels, s, s, out_cols).permute(0, 2, 1, 3, 5, 4)
         out = out.reshape(batch, self.channels, s * out_rows, s * out_cols)
