@@ -27,6 +27,7 @@ from oneshot_lightning.export import main as export_main
 from oneshot_lightning.models import AdversarialModule, RestorationModule
 from oneshot_lightning.samples import ValidationSamples
 from oneshot_lightning.starting_point import StartingPoint
+from oneshot_lightning.teacher_check import TeacherCheck
 
 DEFAULT_MODEL = {
     "class_path": "oneshot_lightning.models.RestorationModule",
@@ -197,6 +198,7 @@ class OneShotCLI(LightningCLI):
         for key in ("checkpoint", "last_checkpoint"):
             parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
         parser.add_lightning_class_args(StartingPoint, "starting_point")
+        parser.add_lightning_class_args(TeacherCheck, "teacher_check")
         parser.add_lightning_class_args(BlurReport, "blur_report")
         parser.add_lightning_class_args(ValidationSamples, "samples")
         parser.add_lightning_class_args(ImageWriter, "writer")

@@ -1,4 +1,4 @@
-"""Pure tensor operations: resizing, patches, tiling, quantisation, symmetries, kernels, noise.
+"""Pure tensor operations: resizing, patches, tiling, quantising, symmetry, kernels, noise, texture.
 
 Functions first (kornia's model): each says its shapes and units, takes tensors and plain
 numbers, and imports nothing from the rest of the package but :mod:`oneshot_lightning.errors`.
@@ -35,6 +35,13 @@ from oneshot_lightning.functional.resize import (
     imresize,
     mod_crop,
 )
+from oneshot_lightning.functional.texture import (
+    flat_fraction,
+    gradient_energy,
+    local_contrast,
+    luma,
+    patch_diversity,
+)
 from oneshot_lightning.functional.tiling import (
     match_channels,
     pad_for_patches,
@@ -58,14 +65,19 @@ __all__ = [
     "dihedral",
     "disk_kernel",
     "extract_patches",
+    "flat_fraction",
     "gaussian_kernel",
+    "gradient_energy",
     "holdout_blocks",
     "imresize",
     "is_dihedral_invariant",
+    "local_contrast",
+    "luma",
     "match_channels",
     "mod_crop",
     "noise_generator",
     "pad_for_patches",
+    "patch_diversity",
     "quantize",
     "require_size",
     "restore_channels",
