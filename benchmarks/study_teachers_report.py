@@ -21,6 +21,7 @@ from oneshot_lightning.functional import (
     patch_diversity,
 )
 from oneshot_lightning.metrics import psnr
+from oneshot_lightning.teacher_check import TeacherCheck
 
 Row = dict[str, Any]
 
@@ -199,7 +200,7 @@ def report(
     lines = [f"## Which pair should a user shoot? 24 teachers ({date})", ""]
     lines += [f"`{command}`; machine: {machine}.", ""]
     results: dict[str, Any] = {}
-    panels: list[tuple[str, str, list[float], list[float]]] = []
+    panels: list[tuple[str, list[float], list[float]]] = []
     for name, by_teacher in records.items():
         task, config, _ = study_tasks(args.border)[name]
         base = baselines[name]
@@ -226,17 +227,22 @@ def report(
         lines += budget_line(by_teacher, rows, base, args)
         lines += content_lines(by_teacher, base, rows)
         results[name] = {"rows": rows, "correlations": found}
-        best = max(STATISTICS, key=lambda key: abs(found[key]["validation"]))
-        gains = [r["test gain"] for r in rows]
-        panels.append((name, best, [r[best] for r in rows], gains))
+        energy = [r["gradient energy"] for r in rows]
+        panels.append((name, energy, [r["test gain"] for r in rows]))
+    threshold = TeacherCheck().min_gradient_energy
 
     def draw(plt: Any) -> None:
         figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8))
-        for axis, (name, key, x, y) in zip(np.atleast_1d(axes), panels):
-            axis.scatter(x, y, s=16)
-            axis.set_xlabel(f"{key} of the training image")
+        for axis, (name, x, y) in zip(np.atleast_1d(axes), panels):
+            weak = [value < threshold for value in x]
+            axis.scatter(x, y, s=16, c=["tab:red" if w else "tab:blue" for w in weak])
+            axis.axvline(threshold, color="grey", linestyle="--", linewidth=1)
+            axis.set_xscale("log")
+            axis.set_xticks([50, 100, 200, 500, 1000], ["50", "100", "200", "500", "1000"])
+            axis.minorticks_off()
+            axis.set_xlabel("gradient energy of the clean training image ((1/255)^2)")
             axis.set_ylabel("Set5+Set14 mean gain (dB)")
-            axis.set_title(f"{name}: Spearman {spearman(x, y):+.2f}")
+            axis.set_title(f"{name}: Spearman {spearman(x, y):+.2f}; red: fit's note")
         figure.tight_layout()
 
     return lines, results, draw

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import Deconvolution, RestorationModule
-from oneshot_lightning.models.nets import RestorationNet
+from oneshot_lightning.models.nets import restoration_net
 from oneshot_lightning.models.whole_image import restore
 
 #: The formats ``oneshot export`` writes, with their file suffixes.
@@ -50,9 +50,11 @@ class GraphRestorer(nn.Module):
 
     def __init__(self, module: RestorationModule) -> None:
         super().__init__()
-        self.net: RestorationNet = copy.deepcopy(module.net).cpu().eval()  # type: ignore[attr-defined]
+        net = copy.deepcopy(module.net)
+        assert isinstance(net, nn.Module)
+        self.net = restoration_net(net.cpu().eval())
         first_stage = module.first_stage
-        self.first_stage = None if first_stage is None else copy.deepcopy(first_stage).cpu()
+        self.first_stage = None if first_stage is None else copy.deepcopy(first_stage).cpu().eval()
         self.self_ensemble = module.self_ensemble
         self.requires_grad_(False)  # the files restore; their outputs need no gradient
         for part in self.modules():
