@@ -129,3 +129,20 @@ def test_denoise_benchmark_scores_bm3d_as_computed_directly(clean_images, tmp_pa
     assert rows[denoise.BM3D] == pytest.approx(np.mean(direct), abs=0.01)
     assert rows[denoise.BM3D] > rows[denoise.NOISY] + 3
     assert rows[denoise.NLM] > rows[denoise.NOISY] + 1
+
+
+def test_teacher_study_statistics() -> None:
+    from scipy.stats import spearmanr
+
+    from benchmarks.study_teachers_report import input_psnr, spearman
+
+    generator = np.random.default_rng(0)
+    x, y = generator.random(24).tolist(), generator.random(24).tolist()
+    assert spearman(x, y) == pytest.approx(spearmanr(x, y).statistic)
+    assert spearman(x, x) == pytest.approx(1.0)
+    assert spearman(x, [-v for v in x]) == pytest.approx(-1.0)
+    clean = read_image(SAMPLE_IMAGE)[:, :64, :66]
+    low = common.bicubic(clean[None, :, :64, :66], 1)[0][:, ::2, ::2]  # any 32x33 input
+    upscaled = common.bicubic(low[None], 2)
+    assert input_psnr(low, clean, 2) == pytest.approx(psnr(upscaled, clean[None]).item())
+    assert input_psnr(clean, clean, 1) > 80
