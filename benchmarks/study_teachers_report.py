@@ -200,7 +200,7 @@ def report(
     lines = [f"## Which pair should a user shoot? 24 teachers ({date})", ""]
     lines += [f"`{command}`; machine: {machine}.", ""]
     results: dict[str, Any] = {}
-    panels: list[tuple[str, list[float], list[float]]] = []
+    panels: list[tuple[str, list[Row]]] = []
     for name, by_teacher in records.items():
         task, config, _ = study_tasks(args.border)[name]
         base = baselines[name]
@@ -227,22 +227,28 @@ def report(
         lines += budget_line(by_teacher, rows, base, args)
         lines += content_lines(by_teacher, base, rows)
         results[name] = {"rows": rows, "correlations": found}
-        energy = [r["gradient energy"] for r in rows]
-        panels.append((name, energy, [r["test gain"] for r in rows]))
+        panels.append((name, rows))
     threshold = TeacherCheck().min_gradient_energy
+    shown = ("gradient energy", "local contrast", "patch diversity", "fit's val gain")
 
     def draw(plt: Any) -> None:
-        figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8))
-        for axis, (name, x, y) in zip(np.atleast_1d(axes), panels):
-            weak = [value < threshold for value in x]
-            axis.scatter(x, y, s=16, c=["tab:red" if w else "tab:blue" for w in weak])
-            axis.axvline(threshold, color="grey", linestyle="--", linewidth=1)
-            axis.set_xscale("log")
-            axis.set_xticks([50, 100, 200, 500, 1000], ["50", "100", "200", "500", "1000"])
-            axis.minorticks_off()
-            axis.set_xlabel("gradient energy of the clean training image ((1/255)^2)")
-            axis.set_ylabel("Set5+Set14 mean gain (dB)")
-            axis.set_title(f"{name}: Spearman {spearman(x, y):+.2f}; red: fit's note")
+        figure, axes = plt.subplots(
+            len(panels), len(shown), figsize=(4 * len(shown), 3.4 * len(panels)), squeeze=False
+        )
+        for row_axes, (name, rows) in zip(axes, panels):
+            y = [r["test gain"] for r in rows]
+            colours = ["tab:red" if r["gradient energy"] < threshold else "tab:blue" for r in rows]
+            for axis, key in zip(row_axes, shown):
+                x = [np.nan if r[key] is None else r[key] for r in rows]
+                axis.scatter(x, y, s=14, c=colours)
+                axis.set_xlabel(key)
+                axis.set_title(f"{name}: Spearman {spearman(x, y):+.2f}")
+            row_axes[0].set_ylabel("Set5+Set14 mean gain (dB)")
+            row_axes[0].set_xscale("log")
+            row_axes[0].set_xticks([50, 100, 200, 500, 1000], ["50", "100", "200", "500", "1000"])
+            row_axes[0].minorticks_off()
+            row_axes[0].axvline(threshold, color="grey", linestyle="--", linewidth=1)
+        figure.suptitle("red: the teachers fit calls weak (gradient energy below the dashed line)")
         figure.tight_layout()
 
     return lines, results, draw
