@@ -67,3 +67,28 @@ def test_zero_shot_without_a_degradation_is_one_line(photo: Path, tmp_path: Path
     assert info.value.code == 2
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith("oneshot: error: data.input alone (zero-shot mode) needs")
+
+
+def test_adapt_mode_starts_from_a_pair_model(
+    photo: Path, tmp_path: Path, cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--model.init_from``: zero-shot on the photo, starting from a model trained on a pair."""
+    cli("fit", "--config", CONF / "sr_tiny.yaml", "--trainer.default_root_dir", tmp_path / "pair")
+    pair = tmp_path / "pair" / "checkpoints" / "last.ckpt"
+    run = tmp_path / "adapt"
+    cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
+        "--model.init_from", pair, "--trainer.default_root_dir", run)  # fmt: skip
+    start = torch.load(run / "checkpoints" / "start.ckpt", weights_only=True)["state_dict"]
+    trained = torch.load(pair, weights_only=True)["state_dict"]
+    nets = [key for key in trained if key.startswith("net.")]
+    assert nets and all(torch.equal(start[key], trained[key]) for key in nets)
+    adapted = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert not all(torch.equal(adapted[key], trained[key]) for key in nets), "fine-tuned"
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
+            "--model.init_from", pair, "--model.net.init_args.latent", "48",
+            "--trainer.default_root_dir", tmp_path / "other")  # fmt: skip
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "model.init_from" in error and "same config" in error

@@ -16,6 +16,7 @@ from rich.console import Console
 from torch import Tensor, nn
 
 from oneshot_lightning.batch import Batch
+from oneshot_lightning.checkpoints import load_hyperparameters
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     center_crop,
@@ -61,6 +62,9 @@ class RestorationModule(LightningModule):
             then learns the correction); deblurring pairs only, without fresh pairs.
         loss: the patch loss, ``"l1"`` (mean absolute error) or ``"l2"`` (mean squared
             error: the one PSNR measures, e.g. for Gaussian noise).
+        init_from: a checkpoint of ``oneshot fit`` whose net (and first stage) weights
+            ``fit`` starts from instead of the untrained start: fine-tuning, e.g. a model
+            trained on a pair adapted to one photo in zero-shot mode (the adapt mode).
     """
 
     #: Init args that shape the weights; ``predict``/``test`` take them from the checkpoint.
@@ -77,6 +81,7 @@ class RestorationModule(LightningModule):
         metric_bits: int | None = 8,
         first_stage: Deconvolution | None = None,
         loss: Literal["l1", "l2"] = "l1",
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         # Under the CLI this records the config (class paths), so predict needs only the checkpoint.
@@ -89,6 +94,7 @@ class RestorationModule(LightningModule):
         self.self_ensemble = self_ensemble
         self.metric_bits = metric_bits
         self.first_stage = first_stage
+        self.init_from = init_from
         if loss not in LOSSES:
             raise InputError(f"model.loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         self.loss = LOSSES[loss]
@@ -109,7 +115,13 @@ class RestorationModule(LightningModule):
         return self.net.scale
 
     def setup(self, stage: str) -> None:
-        """Check that the data's scale is the net's; hand the pair's blur to nets that use it."""
+        """Check that the data's scale is the net's; hand the pair's blur to nets that use it.
+
+        ``fit`` first loads ``init_from``'s weights, if given (a resumed run then loads its
+        own checkpoint over them).
+        """
+        if stage == "fit" and self.init_from is not None:
+            self.start_from(self.init_from)
         datamodule = getattr(self.trainer, "datamodule", None)
         # predict needs no pairs, so only the stages that read pairs must agree on the scale.
         data_scale = getattr(datamodule, "scale", self.scale)
@@ -129,6 +141,25 @@ class RestorationModule(LightningModule):
             self.net.set_degradation(estimate.kernel, estimate.noise_sigma)
         if stage == "fit" and self.first_stage is not None:
             prepare_first_stage(self.first_stage, datamodule)
+
+    def start_from(self, path: str) -> None:
+        """Load the net's and the first stage's weights from the checkpoint at ``path``."""
+        load_hyperparameters(path)  # one line for a missing or foreign file
+        state = torch.load(path, weights_only=True, map_location=self.device)["state_dict"]
+        for name in ("net", "first_stage"):
+            part = getattr(self, name)
+            if part is None:
+                continue
+            weights = {k.removeprefix(f"{name}."): v for k, v in state.items()
+                       if k.startswith(f"{name}.")}  # fmt: skip
+            try:
+                part.load_state_dict(weights)
+            except RuntimeError as error:
+                detail = str(error).strip().splitlines()[0]
+                raise InputError(
+                    f"model.init_from {path}: its {name} is not this model's ({detail}); start "
+                    "from a checkpoint of the same config"
+                ) from None
 
     def configure_optimizers(self) -> Any:
         """The injected optimizer over all parameters, with the cosine schedule if set."""
