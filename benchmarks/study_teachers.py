@@ -57,6 +57,10 @@ from benchmarks.common import (
 )
 from oneshot_lightning.data.degradations import GaussianBlur
 from oneshot_lightning.data.io import list_images
+from oneshot_lightning.models import RestorationModule
+
+#: PSNR per image (by stem) per set.
+Scores = dict[str, dict[str, float]]
 
 #: The teachers' folder, the test sets, and the Kodak images that validate the predictor.
 TEACHERS, TEST_SETS = "kodak24", ("set5", "set14")
@@ -111,10 +115,13 @@ class TeacherBench:
             self.sets[name] = sets
         return self.sets[name]
 
-    def baseline(self, name: str, task: Task) -> dict[str, dict[str, float]]:
+    def baseline(self, name: str, task: Task) -> Scores:
         """Per-image PSNR of the degraded input (deblurring) or bicubic (x2), per set."""
         function = identity if task.scale == 1 else partial(bicubic, scale=task.scale)
-        model = baseline_model(function, task)
+        return self.scores(baseline_model(function, task), name, task)
+
+    def scores(self, model: RestorationModule, name: str, task: Task) -> Scores:
+        """``model``'s PSNR on each image of each set, per set (the task's metric)."""
         metric = study_tasks(self.args.border)[name][2]
         return {
             s: {image: row[metric] for image, row in per_image(model, data, task)[1].items()}
@@ -123,7 +130,7 @@ class TeacherBench:
 
     def run(self, name: str, teacher: Path, steps: int) -> dict[str, Any]:
         """Train ``teacher`` for task ``name`` (unless cached); its record with scores."""
-        task, config, metric = study_tasks(self.args.border)[name]
+        task, config, _ = study_tasks(self.args.border)[name]
         run_dir = self.args.out / name / f"{teacher.stem}_s{steps}"
         record_path = run_dir / "record.json"
         if record_path.is_file():
@@ -137,11 +144,7 @@ class TeacherBench:
             *("--data.steps_per_epoch", str(max(1, steps // 6))),
         ]
         checkpoint, seconds = train(config, (degraded, teacher), None, run_dir, extra)
-        model = load_model(checkpoint)
-        scores = {
-            s: {image: row[metric] for image, row in per_image(model, data, task)[1].items()}
-            for s, data in self.test_sets(name, task).items()
-        }
+        scores = self.scores(load_model(checkpoint), name, task)
         record = {
             "teacher": teacher.stem,
             "steps": steps,
@@ -154,12 +157,6 @@ class TeacherBench:
         print(f"{name} {teacher.stem} {steps} steps: {seconds:.0f} s, "
               f"Set5 {np.mean(list(scores['set5'].values())):.2f}", flush=True)  # fmt: skip
         return record
-
-
-def set_mean(record: dict[str, Any], name: str, leave_out: str | None = None) -> float:
-    """Mean PSNR of a record over set ``name``, without image ``leave_out``."""
-    values = [v for image, v in record["scores"][name].items() if image != leave_out]
-    return float(np.mean(values))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

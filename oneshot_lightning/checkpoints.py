@@ -18,6 +18,15 @@ T = TypeVar("T")
 
 def load_hyperparameters(path: str | Path) -> dict[str, Any]:
     """The ``hyper_parameters`` of a checkpoint, loaded with ``weights_only=True``."""
+    hparams: dict[str, Any] = load_checkpoint(path).get("hyper_parameters", {})
+    return hparams
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint of ``oneshot fit``, loaded with ``weights_only=True`` on the CPU.
+
+    :class:`InputError` for a missing, unreadable or foreign file.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint not found: {path}")
@@ -30,10 +39,9 @@ def load_hyperparameters(path: str | Path) -> dict[str, Any]:
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise InputError(f"not a Lightning checkpoint: {path}")
-    hparams = checkpoint.get("hyper_parameters", {})
-    if "_class_path" not in hparams:
+    if "_class_path" not in checkpoint.get("hyper_parameters", {}):
         raise InputError(f"not a oneshot_lightning checkpoint (no model class recorded): {path}")
-    return hparams
+    return checkpoint
 
 
 def architecture_config(

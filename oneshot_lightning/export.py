@@ -179,6 +179,19 @@ def export(
 ) -> dict[str, tuple[Path, float | None]]:
     """Write ``module`` as ``out.pt`` (TorchScript) and/or ``out.onnx``, each one checked.
 
+    See :func:`write_graph`.
+    """
+    return write_graph(GraphRestorer(module), out, formats, overwrite)
+
+
+def write_graph(
+    graph: GraphRestorer,
+    out: str | Path,
+    formats: Sequence[str] = tuple(FORMATS),
+    overwrite: bool = False,
+) -> dict[str, tuple[Path, float | None]]:
+    """Write ``graph`` as ``out.pt`` (TorchScript) and/or ``out.onnx``, each one checked.
+
     Returns, per format, the file and its largest difference from ``module`` on images of
     other sizes than the traced one (``None``: ONNX written, onnxruntime not installed).
     """
@@ -192,7 +205,6 @@ def export(
         raise InputError(f"{', '.join(taken)} exists: pick another --out, or pass --overwrite")
     if not stem.parent.is_dir():
         raise InputError(f"--out: folder {stem.parent} does not exist")
-    graph = GraphRestorer(module)
     results: dict[str, tuple[Path, float | None]] = {}
     for name, path in paths.items():
         run = to_torchscript(graph, path) if name == "torchscript" else to_onnx(graph, path)
@@ -234,8 +246,7 @@ def main(args: Sequence[str]) -> None:
     )
     parser.add_argument("--overwrite", type=bool, default=False, help="replace existing files")
     config = parser.parse_args(list(args))
-    module = Restorer.from_checkpoint(config.ckpt_path).model
-    results = export(module, config.out, config.format, config.overwrite)
-    graph = GraphRestorer(module)
+    graph = GraphRestorer(Restorer.from_checkpoint(config.ckpt_path).model)
+    results = write_graph(graph, config.out, config.format, config.overwrite)
     for name, (path, difference) in results.items():
         print(describe(graph, name, path, difference))

@@ -16,7 +16,7 @@ from rich.console import Console
 from torch import Tensor, nn
 
 from oneshot_lightning.batch import Batch
-from oneshot_lightning.checkpoints import load_hyperparameters
+from oneshot_lightning.checkpoints import load_checkpoint
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
     center_crop,
@@ -144,8 +144,7 @@ class RestorationModule(LightningModule):
 
     def start_from(self, path: str) -> None:
         """Load the net's and the first stage's weights from the checkpoint at ``path``."""
-        load_hyperparameters(path)  # one line for a missing or foreign file
-        state = torch.load(path, weights_only=True, map_location=self.device)["state_dict"]
+        state = load_checkpoint(path)["state_dict"]
         for name in ("net", "first_stage"):
             part = getattr(self, name)
             if part is None:
