@@ -62,14 +62,42 @@ from benchmarks.common import (
     tuned_wiener,
 )
 from oneshot_lightning.cli import main as oneshot
-from oneshot_lightning.data.io import list_images, read_image
+from oneshot_lightning.data.io import list_images, read_image, write_image
 
 #: Zero-shot config and pair-mode config of each task.
-TASK_CONFIGS = {"sr_x2": ("zssr_x2", "sr_x2"), "deblur": ("zero_shot_deblur", "rnn")}
+TASK_CONFIGS = {
+    "sr_x2": ("zssr_x2", "sr_x2"),
+    "sr_x4": ("zssr_x4", "sr_x4"),
+    "deblur": ("zero_shot_deblur", "rnn"),
+}
 #: Shocher et al., "Zero-Shot" Super-Resolution using Deep Internal Learning, CVPR 2018,
 #: Table 1 (PSNR-Y, bicubic kernel): trained on each test image, about a minute per image on
 #: a GPU.
-ZSSR_PUBLISHED = {"sr_x2": {"set5": 37.37, "set14": 33.00}}
+ZSSR_PUBLISHED = {
+    "sr_x2": {"set5": 37.37, "set14": 33.00},
+    "sr_x4": {"set5": 31.13, "set14": 28.01},
+}
+
+
+def set_sources(data: Path, spec: str, folder: Path, limit: int | None) -> list[Path]:
+    """The clean images of the set ``spec``: a folder of ``data``, or ``NAME:SIDE``.
+
+    ``NAME:SIDE`` stands for the SIDE x SIDE centre crops of ``data/NAME``'s images (written to
+    ``folder``), e.g. ``kodak24:256``: small photos, whose x2 inputs are 128 x 128.
+    """
+    name, _, side = spec.partition(":")
+    sources = list_images(data / name)[:limit]
+    if not side:
+        return sources
+    size = int(side)
+    shutil.rmtree(folder, ignore_errors=True)
+    crops = []
+    for path in sources:
+        image = read_image(path)
+        top, left = (image.shape[-2] - size) // 2, (image.shape[-1] - size) // 2
+        crops.append(folder / f"{path.stem}.png")
+        write_image(crops[-1], image[:, top : top + size, left : left + size])
+    return crops
 
 
 def train_zero_shot(
@@ -118,8 +146,9 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
     set_names = args.sets if task.scale > 1 else args.deblur_sets
     sets = {}
     for set_name in set_names:
-        targets = list_images(args.data / set_name)[: args.limit]
-        sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)
+        folder = work / set_name.replace(":", "_")
+        targets = set_sources(args.data, set_name, folder / "clean", args.limit)
+        sets[set_name] = degrade_set(targets, task, folder, args.seed)
 
     train_clean = args.data / args.train_image
     train_input = degrade_training_image(train_clean, task, work / "train", args.seed)
@@ -146,11 +175,12 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
         per_image_rows[set_name] = []
         for target_path in list_images(test_set.targets):
             input_path = test_set.inputs / f"{target_path.stem}.png"
-            run_dir = work / "zero_shot" / set_name / input_path.stem
+            run_dir = work / "zero_shot" / set_name.replace(":", "_") / input_path.stem
             checkpoint, seconds, steps = train_zero_shot(
                 zero_shot_config, input_path, args.budget, run_dir, args.fit_args
             )
-            scores = evaluate_pair(load_model(checkpoint), input_path, target_path, task)
+            model = load_model(checkpoint, args.self_ensemble)
+            scores = evaluate_pair(model, input_path, target_path, task)
             first = first_rows[set_name][target_path.stem]
             baseline = {key: first[key] for key in [*task.metrics, "s_per_mp"]}
             row = {"image": input_path.stem, "seconds": seconds, "steps": steps}
@@ -181,22 +211,35 @@ def run_task(name: str, task: Task, args: argparse.Namespace) -> tuple[list[str]
             + " | ".join(cells)
             + " | - |"
         )
-    first_label = next(iter(rows))
+    first_label, metric = next(iter(rows)), task.metrics[0]
     lines += [
         "",
-        f"Per image ({first_label} -> zero-shot {' / '.join(task.metrics)}, training seconds, "
-        "steps):",
+        f"Per image ({first_label} -> zero-shot {' / '.join(task.metrics)}, the gain in "
+        f"{metric}, training steps and seconds, restore seconds):",
         "",
-        "| set | image | " + first_label + " | zero-shot | s | steps |",
-        "|---|---|---|---|---|---|",
+        f"| set | image | {first_label} | zero-shot | gain | steps | fit s | restore s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for set_name, image_rows in per_image_rows.items():
         for r in image_rows:
             baseline = {m: r[f"baseline_{m}"] for m in task.metrics}
+            restore_seconds = r["s_per_mp"] * sets[set_name].megapixels[r["image"]]
             lines.append(
                 f"| {set_name} | {r['image']} | {format_metrics(baseline, task)} | "
-                f"{format_metrics(r, task)} | {r['seconds']:.0f} | {r['steps']} |"
+                f"{format_metrics(r, task)} | {r[metric] - baseline[metric]:+.2f} | "
+                f"{r['steps']} | {r['seconds']:.0f} | {restore_seconds:.1f} |"
             )
+    lines += [
+        "",
+        f"Gain over {first_label} in {metric}, per set: mean / smallest / images below:",
+        "",
+    ]
+    for set_name, image_rows in per_image_rows.items():
+        gains = [r[metric] - r[f"baseline_{metric}"] for r in image_rows]
+        below = sum(gain < 0 for gain in gains)
+        lines.append(
+            f"- {set_name}: {np.mean(gains):+.2f} / {min(gains):+.2f} / {below} of {len(gains)}"
+        )
     results = {"rows": rows, "per_image": per_image_rows, "zssr_published": published}
     return [*lines, ""], results
 
@@ -211,7 +254,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--pair-budget", type=int, default=120, help="pair-mode training seconds (0: skip it)"
     )
     parser.add_argument("--train-image", default=TRAIN_IMAGE, help="pair-mode pair")
-    parser.add_argument("--sets", nargs="+", default=["set5", "set14"], help="for sr_x2")
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        default=["set5", "set14"],
+        help="for super-resolution; NAME:SIDE for the SIDE x SIDE centre crops (kodak24:256)",
+    )
     parser.add_argument("--deblur-sets", nargs="+", default=["set5"])
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
     parser.add_argument("--border", type=int, default=8, help="deblurring metric border")
@@ -221,6 +269,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 2 images a set, 10 s each, no pair mode"
+    )
+    parser.add_argument(
+        "--self-ensemble",
+        action="store_true",
+        help="restore the zero-shot models with --model.self_ensemble true, as README says",
     )
     parser.add_argument("--out", type=Path, default=Path("bench_out/zero_shot"))
     args = parser.parse_args(argv)
@@ -238,7 +291,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     available = tasks(args.border, args.data)
     report = [
         f"Zero-shot: trained on each degraded test image alone, at most {args.budget} s each "
-        f"(`--fit-args` {shlex.join(args.fit_args) or 'none'}); pair mode trained once on "
+        f"(`--fit-args` {shlex.join(args.fit_args) or 'none'}), restored "
+        f"{'with' if args.self_ensemble else 'without'} the self-ensemble; pair mode trained "
+        "once on "
         f"{args.train_image}"
         + (f" ({args.pair_budget} s cap)" if args.pair_budget > 0 else " (skipped)")
         + f". Machine: {machine()}.",

@@ -50,12 +50,20 @@ class GraphRestorer(nn.Module):
 
     def __init__(self, module: RestorationModule) -> None:
         super().__init__()
+        if module.back_projection:
+            # Its bicubic resizing is built for each image size: a traced graph would keep one.
+            raise InputError(
+                "the model back-projects its outputs (model.back_projection "
+                f"{module.back_projection}), which an exported graph cannot do at every size; "
+                "restore with oneshot predict"
+            )
         net = copy.deepcopy(module.net)
         assert isinstance(net, nn.Module)
         self.net = restoration_net(net.cpu().eval())
         first_stage = module.first_stage
         self.first_stage = None if first_stage is None else copy.deepcopy(first_stage).cpu().eval()
-        self.self_ensemble = module.self_ensemble
+        self.self_ensemble, self.passes = module.self_ensemble, module.passes
+        self.overshoot_margin = module.overshoot_margin
         self.requires_grad_(False)  # the files restore; their outputs need no gradient
         for part in self.modules():
             for name in PIECE_SIZES:
@@ -64,7 +72,15 @@ class GraphRestorer(nn.Module):
 
     def forward(self, image: Tensor) -> Tensor:
         """(B, C, H, W) degraded in [0, 1] -> (B, C, s H, s W) restored, clipped to [0, 1]."""
-        return restore(image, self.net, self.first_stage, _UNBOUNDED, self.self_ensemble)
+        return restore(
+            image,
+            self.net,
+            self.first_stage,
+            _UNBOUNDED,
+            self.self_ensemble,
+            passes=self.passes,
+            overshoot_margin=self.overshoot_margin,
+        )
 
     @property
     def smallest_side(self) -> int:
@@ -161,9 +177,7 @@ def check_export(graph: GraphRestorer, run: Callable[[Tensor], Tensor], path: Pa
         restored = run(image)
         if restored.shape != expected.shape:
             path.unlink()
-            raise RuntimeError(
-                f"{path} gave {tuple(restored.shape)}, not {tuple(expected.shape)}"
-            )
+            raise RuntimeError(f"{path} gave {tuple(restored.shape)}, not {tuple(expected.shape)}")
         worst = max(worst, float((restored - expected).abs().max()))
         if worst > TOLERANCE:
             path.unlink()
@@ -214,7 +228,7 @@ def write_graph(
 
 def describe(graph: GraphRestorer, name: str, path: Path, difference: float | None) -> str:
     """One line on an exported file: what it takes and how it was checked."""
-    channels, scale, side = graph.net.channels, graph.net.scale, graph.smallest_side
+    channels, scale, side = graph.net.channels, graph.net.scale**graph.passes, graph.smallest_side
     check = (
         "not run (pip install onnxruntime to check)"
         if difference is None

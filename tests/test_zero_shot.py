@@ -92,3 +92,33 @@ def test_adapt_mode_starts_from_a_pair_model(
             "--trainer.default_root_dir", tmp_path / "other")  # fmt: skip
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "model.init_from" in error and "same config" in error
+
+
+def test_gradual_x4_trains_the_x2_step_and_predicts_at_x4(photo: Path, tmp_path: Path, cli):
+    """``--model.passes 2``: a x2 net learned on the photo, applied twice, back-projected."""
+    run = tmp_path / "run"
+    cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo, "--model.passes", 2,
+        "--model.back_projection", 2, "--trainer.default_root_dir", run)  # fmt: skip
+    checkpoint = run / "checkpoints" / "best.ckpt"
+    # The checkpoint alone says how to restore: no flags at predict.
+    cli("predict", "--ckpt_path", checkpoint, "--data.predict", photo,
+        "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    written = read_image(tmp_path / "out" / "photo.png")
+    assert written.shape == (3, 512, 512)
+    model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    assert (model.passes, model.back_projection, model.scale) == (2, 2, 4)
+    with torch.inference_mode():
+        expected = model.restore(read_image(photo)[None])[0]
+    assert (written - expected).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_time_budget_alone_ends_the_learning_rate_schedule(photo: Path, tmp_path: Path, cli):
+    """With no step count, the cosine decay follows ``trainer.max_time`` to its end."""
+    run = tmp_path / "run"
+    cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
+        "--trainer.max_epochs", -1, "--trainer.max_time", "00:00:00:04",
+        "--trainer.default_root_dir", run)  # fmt: skip
+    last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] > 20  # several epochs ran, then the time was up
+    lr = last["optimizer_states"][0]["param_groups"][0]["lr"]
+    assert lr < 0.25 * 0.005  # the config's rate 0.005, decayed near zero (constant before)

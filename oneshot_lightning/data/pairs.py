@@ -22,6 +22,7 @@ from oneshot_lightning.functional import (
     holdout_blocks,
     imresize,
     mod_crop,
+    window_gradients,
 )
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 from oneshot_lightning.metrics import SSIM_WINDOW
@@ -133,6 +134,33 @@ def patch_positions(
         margin = SHRINK_MARGIN if index else 0
         positions.append(allowed_positions(height, width, window, shrunk, margin))
     return positions
+
+
+#: Copies of the most textured corners in a gradient-weighted draw (flat corners keep one).
+MOST_COPIES = 8
+
+
+def gradient_weighted(
+    pairs: Sequence[tuple[Tensor, Tensor]],
+    positions: Sequence[Tensor | None],
+    window: int,
+    scale: int = 1,
+) -> list[Tensor]:
+    """Per pair, its allowed corners repeated by how textured their clean windows are.
+
+    A uniform draw from the result (``functional.sample_from_pairs``) then picks a window with
+    probability growing with the mean gradient magnitude of its clean window: from 1 copy
+    (flat) to :data:`MOST_COPIES` (twice the mean over all pairs or more), as ZSSR draws its
+    crops by gradient magnitude. ``window`` is the input patch side.
+    """
+    maps = [window_gradients(clean, scale * window, scale).flatten() for _, clean in pairs]
+    mean = torch.cat(maps).mean().clamp_min(1e-8)
+    weighted = []
+    for gradients, allowed in zip(maps, positions):
+        corners = torch.arange(len(gradients)) if allowed is None else allowed
+        share = (gradients[corners] / (2 * mean)).clamp(max=1)
+        weighted.append(corners.repeat_interleave((1 + (MOST_COPIES - 1) * share).round().long()))
+    return weighted
 
 
 def validation_blocks(

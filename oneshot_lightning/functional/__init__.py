@@ -5,6 +5,7 @@ numbers, and imports nothing from the rest of the package but :mod:`oneshot_ligh
 Nets, LightningModules and the data module all build on them.
 """
 
+from oneshot_lightning.functional.back_projection import back_project
 from oneshot_lightning.functional.dihedral import (
     DIHEDRAL_COUNT,
     dihedral,
@@ -28,6 +29,7 @@ from oneshot_lightning.functional.patches import (
     sample_patch_pairs,
 )
 from oneshot_lightning.functional.quantize import quantize
+from oneshot_lightning.functional.range_clamp import clamp_to_neighbourhood
 from oneshot_lightning.functional.resize import (
     bicubic_downscale,
     bicubic_upscale,
@@ -41,6 +43,7 @@ from oneshot_lightning.functional.texture import (
     local_contrast,
     luma,
     patch_diversity,
+    window_gradients,
 )
 from oneshot_lightning.functional.tiling import (
     match_channels,
@@ -57,10 +60,12 @@ __all__ = [
     "add_gaussian_noise",
     "add_poisson_noise",
     "allowed_positions",
+    "back_project",
     "bicubic_downscale",
     "bicubic_upscale",
     "bicubic_upscale_valid",
     "center_crop",
+    "clamp_to_neighbourhood",
     "convolve",
     "dihedral",
     "disk_kernel",
@@ -87,4 +92,5 @@ __all__ = [
     "tiled_whole",
     "transpose_where",
     "undo_dihedral",
+    "window_gradients",
 ]

@@ -76,3 +76,17 @@ def patch_diversity(
     share = eigenvalues / total
     entropy = -float((share * share.clamp_min(1e-300).log()).sum())
     return math.exp(entropy)
+
+
+def window_gradients(image: Tensor, window: int, stride: int = 1) -> Tensor:
+    """Mean luma gradient magnitude in each ``window`` x ``window`` window, every ``stride``.
+
+    (C, H, W) -> (rows, cols) with rows = (H - window) // stride + 1 (likewise cols): window
+    (i, j) covers rows ``i * stride`` to ``i * stride + window - 1``. Forward differences,
+    the last row and column repeated, in full-scale units (0 for flat windows).
+    """
+    y = luma(image).float()
+    across = F.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1, 0, 0), mode="replicate")
+    down = F.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1), mode="replicate")
+    magnitude = (across.square() + down.square()).sqrt()
+    return F.avg_pool2d(magnitude, window, stride=stride)[0, 0]

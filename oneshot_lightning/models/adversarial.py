@@ -43,7 +43,7 @@ class AdversarialModule(RestorationModule):
             ``metric_border``, ``self_ensemble``, ...).
     """
 
-    architecture = ("net", "discriminator")
+    architecture = (*RestorationModule.architecture, "discriminator")
 
     def __init__(
         self,

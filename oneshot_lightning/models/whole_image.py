@@ -10,6 +10,8 @@ from torch import Tensor, nn
 
 from oneshot_lightning.functional import (
     DIHEDRAL_COUNT,
+    back_project,
+    clamp_to_neighbourhood,
     dihedral,
     match_channels,
     pad_for_patches,
@@ -49,24 +51,55 @@ def set_view(parts: tuple[object, ...], index: int) -> None:
             part.set_view(index)
 
 
+def restore_ensemble(
+    image: Tensor,
+    net: RestorationNet,
+    first_stage: nn.Module | None,
+    tile_size: int,
+    self_ensemble: bool,
+) -> Tensor:
+    """One pass, or the mean of the 8 flips/transposes' passes; not clipped."""
+    output = restore_once(image, net, first_stage, tile_size)
+    if not self_ensemble:
+        return output
+    parts = (net, first_stage)
+    for index in range(1, DIHEDRAL_COUNT):
+        set_view(parts, index)
+        output += undo_dihedral(
+            restore_once(dihedral(image, index), net, first_stage, tile_size), index
+        )
+    set_view(parts, 0)
+    return output / DIHEDRAL_COUNT
+
+
 def restore(
     image: Tensor,
     net: RestorationNet,
     first_stage: nn.Module | None = None,
     tile_size: int = 512,
     self_ensemble: bool = False,
+    back_projection: int = 0,
+    passes: int = 1,
+    overshoot_margin: float | None = None,
 ) -> Tensor:
-    """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, s H, s W), clipped to [0, 1].
+    """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, S H, S W), clipped to [0, 1].
 
-    With ``self_ensemble``, the mean of the 8 flips/transposes' restorations.
+    The net (scale s) runs ``passes`` times, each on the last output (gradual
+    super-resolution: S = s ** passes), with ``self_ensemble`` the mean of the 8
+    flips/transposes' restorations each time, and with an ``overshoot_margin`` each pass's
+    output clipped to its input's local ranges
+    (:func:`~oneshot_lightning.functional.clamp_to_neighbourhood`); then ``back_projection``
+    iterations of :func:`~oneshot_lightning.functional.back_project` onto the input
+    (super-resolution of bicubic-downscaled images).
     """
-    if not self_ensemble:
-        return restore_once(image, net, first_stage, tile_size).clamp(0, 1)
-    parts = (net, first_stage)
-    total = restore_once(image, net, first_stage, tile_size)
-    for index in range(1, DIHEDRAL_COUNT):
-        set_view(parts, index)
-        restored = restore_once(dihedral(image, index), net, first_stage, tile_size)
-        total += undo_dihedral(restored, index)
-    set_view(parts, 0)
-    return (total / DIHEDRAL_COUNT).clamp(0, 1)
+    output = image
+    for index in range(passes):
+        if index:
+            output = output.clamp(0, 1)  # the next pass reads an image, as the first did
+        step_input = output
+        output = restore_ensemble(step_input, net, first_stage, tile_size, self_ensemble)
+        if overshoot_margin is not None:
+            output = clamp_to_neighbourhood(output, step_input, net.scale, 3, overshoot_margin)
+    if back_projection:
+        output = back_project(output, image, net.scale**passes, back_projection)
+    return output.clamp(0, 1)

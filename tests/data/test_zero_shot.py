@@ -10,9 +10,9 @@ import torch
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
-from oneshot_lightning.data.pairs import SAMPLE_IMAGE, validation_blocks
+from oneshot_lightning.data.pairs import MOST_COPIES, SAMPLE_IMAGE, validation_blocks
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import noise_generator
+from oneshot_lightning.functional import luma, noise_generator
 from oneshot_lightning.functional.resize import bicubic_downscale, imresize
 
 
@@ -103,3 +103,37 @@ def test_clean_scales_need_a_made_pair_and_room_for_a_patch() -> None:
     tiny = OneShotDataModule(degradation=Degradation(), patch_size=11, clean_scales=(1.0, 0.04))
     with pytest.raises(InputError, match=r"clean_scales 0\.04 shrinks the 256x256"):
         tiny.setup("fit")
+
+
+def test_gradient_sampling_draws_textured_patches_more_often() -> None:
+    """``patch_sampling: gradient``: the same allowed corners, textured ones repeated."""
+    common = {"input": str(SAMPLE_IMAGE), "degradation": Degradation(), "scale": 2,
+              "patch_size": 5, "clean_scales": (1.0, 0.5)}  # fmt: skip
+    uniform = OneShotDataModule(**common)
+    weighted = OneShotDataModule(**common, patch_sampling="gradient")
+    uniform.setup("fit")
+    weighted.setup("fit")
+    for (_, clean), allowed, repeated in zip(
+        uniform.train_dataset.pairs,
+        uniform.train_dataset.positions,
+        weighted.train_dataset.positions,
+    ):
+        assert torch.equal(torch.unique(repeated), allowed)  # held-out blocks still avoided
+        copies = torch.bincount(repeated)[allowed]
+        assert copies.min() >= 1 and copies.max() == MOST_COPIES
+        # Copies rise with the clean window's mean gradient magnitude, computed directly.
+        cols = clean.shape[-1] // 2 - 5 + 1
+        y, x = allowed // cols, allowed % cols
+        grey = luma(clean)[0, 0]
+        across = torch.diff(grey, dim=1, append=grey[:, -1:])
+        down = torch.diff(grey, dim=0, append=grey[-1:, :])
+        magnitude = (across**2 + down**2).sqrt()
+        means = torch.stack([magnitude[2 * a : 2 * a + 10, 2 * b : 2 * b + 10].mean()
+                             for a, b in zip(y.tolist(), x.tolist())])  # fmt: skip
+        flat, busy = means < means.quantile(0.2), means > means.quantile(0.8)
+        assert copies[busy].float().mean() > 2 * copies[flat].float().mean()
+
+
+def test_an_unknown_patch_sampling_is_one_line() -> None:
+    with pytest.raises(InputError, match=r"data\.patch_sampling"):
+        OneShotDataModule(input=str(SAMPLE_IMAGE), patch_sampling="edges")  # type: ignore[arg-type]
