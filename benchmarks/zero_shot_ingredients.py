@@ -51,6 +51,7 @@ from oneshot_lightning.functional import (
 )
 from oneshot_lightning.metrics import psnr_y
 from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.models.whole_image import restore
 
 SCALE = 2
 #: Training ingredients: key -> (label, fit flags over configs/zssr_x2.yaml).
@@ -122,17 +123,17 @@ def restore_with(
 ) -> Tensor:
     """(1, C, h, w) -> (1, C, 2h, 2w): one pass or the mean/median of 8, then back-projection.
 
-    With a ``margin``, clipped to the input's local ranges before the back-projection.
+    With a ``margin``, clipped to the input's local ranges before the back-projection. One
+    pass and the mean are the package's own restore; the median (not in the package) is
+    combined here, then clipped and back-projected alike.
     """
     with torch.inference_mode():
-        if ensemble is None:
-            output = model.restore_once(image)
-        else:
-            views = range(DIHEDRAL_COUNT)
-            outputs = torch.stack(
-                [undo_dihedral(model.restore_once(dihedral(image, k)), k) for k in views]
-            )
-            output = outputs.mean(0) if ensemble == "mean" else outputs.median(0).values
+        if ensemble != "median":
+            return restore(image, model.net, model.first_stage, model.tile_size,
+                           ensemble == "mean", iterations, overshoot_margin=margin)  # fmt: skip
+        views = range(DIHEDRAL_COUNT)
+        outputs = [undo_dihedral(model.restore_once(dihedral(image, k)), k) for k in views]
+        output = torch.stack(outputs).median(0).values
         if margin is not None:
             output = clamp_to_neighbourhood(output, image, SCALE, 3, margin)
         return back_project(output, image, SCALE, iterations).clamp(0, 1)

@@ -177,7 +177,9 @@ def check_export(graph: GraphRestorer, run: Callable[[Tensor], Tensor], path: Pa
         restored = run(image)
         if restored.shape != expected.shape:
             path.unlink()
-            raise RuntimeError(f"{path} gave {tuple(restored.shape)}, not {tuple(expected.shape)}")
+            raise RuntimeError(
+                f"{path} gave {tuple(restored.shape)}, not {tuple(expected.shape)}"
+            )
         worst = max(worst, float((restored - expected).abs().max()))
         if worst > TOLERANCE:
             path.unlink()

@@ -13,7 +13,7 @@ Which images make the training pair:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Literal
 
@@ -231,9 +231,9 @@ class OneShotDataModule(LightningDataModule):
             copy = partial(self.degrade, what="data.clean_scales")
             pairs = shrunk_pairs(degraded, clean, self.clean_scales, copy, size, self.scale)
         # Patches never touch the held-out blocks, in the pair or in its shrunk copies.
-        positions: list[Tensor | None] = patch_positions(pairs, blocks, size)
+        positions: Sequence[Tensor | None] = patch_positions(pairs, blocks, size)
         if self.patch_sampling == "gradient":
-            positions = list(gradient_weighted(pairs, positions, size, self.scale))
+            positions = gradient_weighted(pairs, positions, size, self.scale)
         fresh_count = round(self.fresh_fraction * self.batch_size)
         fresh = None
         if fresh_count:

@@ -38,6 +38,21 @@ from oneshot_lightning.models.whole_image import restore, restore_once
 LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
 
+def progress(step: int, total: float, timer: Timer | None) -> float:
+    """The share of a run done after ``step`` of its ``total`` planned steps, in [0, 1].
+
+    With a ``max_time`` ``timer``, the larger of that and the training time's share of the
+    budget: a run stopped by its time budget still ends its schedule (then the schedule, and
+    the result, depend on the machine's speed).
+    """
+    done = step / total if math.isfinite(total) else 0.0
+    if timer is not None:
+        elapsed, remaining = timer.time_elapsed(), timer.time_remaining()
+        if remaining is not None and elapsed + remaining > 0:
+            done = max(done, elapsed / (elapsed + remaining))
+    return min(done, 1.0)
+
+
 class RestorationModule(LightningModule):
     """Train a patch network ``net`` with l1 (or l2) on random patch pairs; restore whole images.
 
@@ -214,14 +229,15 @@ class RestorationModule(LightningModule):
         """Lightning's optimizer config, with the cosine decay per step if ``cosine_decay``."""
         if not self.cosine_decay:
             return {"optimizer": optimizer}
-        if not math.isfinite(self.planned_batches()) and self.budget_timer() is None:
+        total, timer = self.planned_batches(), self.budget_timer()
+        if not math.isfinite(total) and timer is None:
             rank_zero_warn(
                 "cosine_decay needs trainer.max_steps, max_epochs or max_time; keeping the rate"
             )
             return {"optimizer": optimizer}
 
         def factor(step: int) -> float:
-            return 0.5 * (1 + math.cos(math.pi * self.progress(step)))
+            return 0.5 * (1 + math.cos(math.pi * progress(step, total, timer)))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {
@@ -239,22 +255,6 @@ class RestorationModule(LightningModule):
             if isinstance(callback, Timer) and callback.time_remaining() is not None:
                 return callback
         return None
-
-    def progress(self, step: int) -> float:
-        """The share of the run done after ``step`` steps, in [0, 1].
-
-        The larger of the steps' share of the planned batches and the training time's share
-        of ``trainer.max_time``: a run stopped by its time budget still ends its schedule
-        (then the schedule, and the result, depend on the machine's speed).
-        """
-        total = self.planned_batches()
-        done = step / total if math.isfinite(total) else 0.0
-        timer = self.budget_timer()
-        if timer is not None:
-            elapsed, remaining = timer.time_elapsed(), timer.time_remaining()
-            if remaining is not None and elapsed + remaining > 0:
-                done = max(done, elapsed / (elapsed + remaining))
-        return min(done, 1.0)
 
     def generate(self, degraded: Tensor) -> Tensor:
         """The net's training output: (N, C, p, p) patches -> (N, C, q, q) centred outputs."""
