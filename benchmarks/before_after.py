@@ -8,7 +8,7 @@ the blur kernel ``--kernel``, e.g. one of Levin et al.'s camera-shake kernels; n
 8-bit), or by Gaussian noise alone (``--noise``, sigma in 8-bit grey levels, clipped,
 8-bit); the first panel is the degraded image (RGB PSNR, no border). Scale s > 1:
 it is shrunk by MATLAB-style bicubic; the first panel is bicubic upscaling (PSNR-Y, border s).
-The PSNR of each panel comes from the package's test loop (``benchmarks/common.py``): outputs
+The PSNR of each panel comes from the package's test loop (``benchmarks/scoring.py``): outputs
 rounded to 8 bits, as the picture holds them.
 """
 
@@ -23,17 +23,11 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from benchmarks.common import (
-    Task,
-    baseline_model,
-    bicubic,
-    blur_task,
-    degrade_image,
-    evaluate_pair,
-    identity,
-    load_model,
-    sr_task,
-)
+from benchmarks.baselines import baseline_model, bicubic, identity
+from benchmarks.degraded_sets import degrade_image
+from benchmarks.scoring import evaluate_pair
+from benchmarks.tasks import Task, blur_task, sr_task
+from benchmarks.training import load_model
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur, KernelBlur
 from oneshot_lightning.data.io import read_image, to_uint8, write_image
 from oneshot_lightning.functional import mod_crop

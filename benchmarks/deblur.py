@@ -24,26 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (
-    TRAIN_IMAGE,
+from benchmarks.baselines import (
     Restore,
-    Task,
-    config_path,
-    config_problem,
-    evaluate,
     identity,
-    load_model,
-    machine,
-    markdown_table,
-    method_table,
-    run_and_report,
     score_baselines,
-    task_data,
-    tasks,
-    train,
     tuned_richardson_lucy,
     tuned_wiener,
 )
+from benchmarks.degraded_sets import TRAIN_IMAGE, task_data
+from benchmarks.reports import machine, markdown_table, method_table, run_and_report
+from benchmarks.scoring import evaluate
+from benchmarks.tasks import Task, tasks
+from benchmarks.training import config_path, config_problem, load_model, train
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.functional.kernel_estimation import estimate_kernel
 from oneshot_lightning.models import Deconvolution

@@ -32,25 +32,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import (
+from benchmarks.baselines import identity, score_baselines
+from benchmarks.degraded_sets import (
     TRAIN_IMAGE,
     DegradedSet,
-    Scores,
-    Task,
-    config_path,
-    config_problem,
     degrade_set,
     degrade_training_image,
-    evaluate,
-    identity,
-    load_model,
-    machine,
-    markdown_table,
-    method_table,
-    score_baselines,
     set_images,
-    train,
 )
+from benchmarks.reports import machine, markdown_table, method_table
+from benchmarks.scoring import Scores, evaluate
+from benchmarks.tasks import Task
+from benchmarks.training import config_path, config_problem, load_model, train
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_image, write_image
 

@@ -3,7 +3,7 @@
 For each task and config: degrade the training image, train through the real ``oneshot fit``
 CLI (capped at ``--budget`` seconds), then restore every degraded test image and compare with
 baselines computed in the same run, every method scored by the package's own test loop
-(``benchmarks/common.py``).
+(``benchmarks/scoring.py``).
 
 - ``deblur``: Gaussian blur sigma 1.6 (15x15, reflect) + noise 0.01, 8-bit;
   ``deblur_motion``: Levin et al.'s motion kernel 1 (19x19) + noise 0.01. Baselines: the
@@ -37,27 +37,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import (
-    TRAIN_IMAGE,
+from benchmarks.baselines import (
     Restore,
-    Task,
     bicubic,
-    config_path,
-    config_problem,
-    evaluate,
     identity,
-    load_model,
-    machine,
-    method_table,
-    run_and_report,
     score_baselines,
-    set_images,
-    task_data,
-    tasks,
-    train,
     tuned_richardson_lucy,
     tuned_wiener,
 )
+from benchmarks.degraded_sets import TRAIN_IMAGE, set_images, task_data
+from benchmarks.reports import machine, method_table, run_and_report
+from benchmarks.scoring import evaluate
+from benchmarks.tasks import Task, tasks
+from benchmarks.training import config_path, config_problem, load_model, train
 from oneshot_lightning.data.io import read_image
 
 #: What ``--quick`` runs unless the options are given: a smoke run of a few minutes.

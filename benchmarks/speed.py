@@ -43,7 +43,8 @@ import torch
 import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from benchmarks.common import CONFIGS, flops_per_input_pixel
+from benchmarks.flops import flops_per_input_pixel
+from benchmarks.training import CONFIGS
 from oneshot_lightning.api import model_from_config
 from oneshot_lightning.cli import QUIET_WARNINGS, OneShotCLI
 from oneshot_lightning.functional import gaussian_kernel

@@ -2,7 +2,7 @@
 
 Restores the deblurring test sets (degraded as the quality benchmark degrades them) with one
 trained Patch2Patch checkpoint at several strides, scored by the package's test loop
-(``benchmarks/common.py``); stride 1 averages every patch, stride s about s * s times fewer.
+(``benchmarks/scoring.py``); stride 1 averages every patch, stride s about s * s times fewer.
 
     python -m benchmarks.stride --data ../shared/data --ckpt CKPT [--strides 1 2 3 5 11]
 """
@@ -13,7 +13,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.common import degrade_set, evaluate, load_model, tasks
+from benchmarks.degraded_sets import degrade_set
+from benchmarks.scoring import evaluate
+from benchmarks.tasks import tasks
+from benchmarks.training import load_model
 from oneshot_lightning.data.io import list_images
 
 

@@ -4,7 +4,7 @@ Protocol (the quality benchmark's ``deblur`` task): train on kodak24/kodim05 blu
 (Gaussian sigma 1.6, 15x15, reflect) + noise 0.01, 8-bit; validate on the bottom 15% of its
 rows (as the CLI's own held-out strip), train on the rest; test on Set5/Set14 degraded the
 same way, RGB PSNR, border 8, 8-bit outputs, scored by the package's test loop
-(``benchmarks/common.py``). Every run trains a fixed ``--steps`` (1500) steps of 512 patches
+(``benchmarks/scoring.py``). Every run trains a fixed ``--steps`` (1500) steps of 512 patches
 with the cosine schedule over those steps and is scored with its ``best.ckpt`` (by the
 strip's PSNR), so the figures don't depend on how busy the CPU was. Runs are cached in
 ``<out>/runs/`` by their arguments: a rerun only trains what is missing.
@@ -30,27 +30,19 @@ import numpy as np
 import torch
 import yaml
 
-from benchmarks.common import (
-    CONFIGS,
+from benchmarks.baselines import Restore, baseline_model, best_setting, identity, wiener_restore
+from benchmarks.degraded_sets import (
     TRAIN_IMAGE,
     DegradedSet,
-    Restore,
-    Scores,
-    Task,
-    baseline_model,
-    best_setting,
-    blur_task,
     degrade_set,
     degrade_training_image,
-    evaluate,
-    flops_per_window,
-    identity,
-    load_model,
-    machine,
     set_images,
-    train,
-    wiener_restore,
 )
+from benchmarks.flops import flops_per_window
+from benchmarks.reports import machine
+from benchmarks.scoring import Scores, evaluate
+from benchmarks.tasks import Task, blur_task
+from benchmarks.training import CONFIGS, load_model, train
 from oneshot_lightning.data.degradations import GaussianBlur, KernelBlur
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.models.nets import RNNSparseCoder

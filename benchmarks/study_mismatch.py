@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import Scores, identity, markdown_table
+from benchmarks.baselines import identity
+from benchmarks.reports import markdown_table
+from benchmarks.scoring import Scores
 from benchmarks.study import TRAIN_KEY, TRAIN_SIGMA, Bench, Draw, config_net, main
 
 

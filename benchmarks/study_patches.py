@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import markdown_table
+from benchmarks.reports import markdown_table
 from benchmarks.study import TRAIN_KEY, Bench, Draw, config_net, main, psnr_cells, reference_rows
 
 

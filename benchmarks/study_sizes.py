@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.common import markdown_table
+from benchmarks.reports import markdown_table
 from benchmarks.study import (
     TRAIN_KEY,
     Bench,

@@ -39,22 +39,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import (
-    CONFIGS,
-    DegradedSet,
-    Task,
-    baseline_model,
-    bicubic,
-    blur_task,
-    degrade_set,
-    degrade_training_image,
-    identity,
-    load_model,
-    machine,
-    per_image,
-    sr_task,
-    train,
-)
+from benchmarks.baselines import baseline_model, bicubic, identity
+from benchmarks.degraded_sets import DegradedSet, degrade_set, degrade_training_image
+from benchmarks.reports import machine
+from benchmarks.scoring import per_image
+from benchmarks.tasks import Task, blur_task, sr_task
+from benchmarks.training import CONFIGS, load_model, train
 from oneshot_lightning.data.degradations import GaussianBlur
 from oneshot_lightning.data.io import list_images
 from oneshot_lightning.models import RestorationModule

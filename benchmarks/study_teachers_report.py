@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from benchmarks.common import markdown_table
+from benchmarks.reports import markdown_table
 from benchmarks.study_teachers import CONTENT, TEST_SETS, study_tasks
+from oneshot_lightning.callbacks.teacher_check import TeacherCheck
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.functional import (
     bicubic_upscale,
@@ -21,7 +22,6 @@ from oneshot_lightning.functional import (
     patch_diversity,
 )
 from oneshot_lightning.metrics import psnr
-from oneshot_lightning.teacher_check import TeacherCheck
 
 Row = dict[str, Any]
 

@@ -5,7 +5,7 @@ For every test image: degrade it (the benchmark input), train
 clean image anywhere: the model learns to undo one more degradation of the image itself),
 stopped by the config's step count or ``--budget`` seconds, whichever comes first, then
 restore the degraded image with the best checkpoint and score it against the clean original
-with the package's test loop (``benchmarks/common.py``). Training runs in this process
+with the package's test loop (``benchmarks/scoring.py``). Training runs in this process
 through the CLI's ``main`` (start-up paid once; the time per image is the whole ``fit`` call:
 set-up, training, validation, checkpoints).
 
@@ -37,30 +37,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.common import (
-    CONFIGS,
-    TRAIN_IMAGE,
-    Restore,
-    Scores,
-    Task,
-    baseline_model,
-    bicubic,
-    clock,
-    degrade_set,
-    degrade_training_image,
-    evaluate,
-    evaluate_pair,
-    format_metrics,
-    identity,
-    load_model,
-    machine,
-    method_table,
-    per_image,
-    run_and_report,
-    tasks,
-    train,
-    tuned_wiener,
-)
+from benchmarks.baselines import Restore, baseline_model, bicubic, identity, tuned_wiener
+from benchmarks.degraded_sets import TRAIN_IMAGE, degrade_set, degrade_training_image
+from benchmarks.reports import format_metrics, machine, method_table, run_and_report
+from benchmarks.scoring import Scores, evaluate, evaluate_pair, per_image
+from benchmarks.tasks import Task, tasks
+from benchmarks.training import CONFIGS, clock, load_model, train
 from oneshot_lightning.cli import main as oneshot
 from oneshot_lightning.data.io import list_images, read_image, write_image
 

@@ -30,14 +30,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from benchmarks.common import (
-    CONFIGS,
-    degrade_set,
-    load_model,
-    machine,
-    markdown_table,
-    sr_task,
-)
+from benchmarks.degraded_sets import degrade_set
+from benchmarks.reports import machine, markdown_table
+from benchmarks.tasks import sr_task
+from benchmarks.training import CONFIGS, load_model
 from benchmarks.zero_shot import set_sources, train_zero_shot
 from oneshot_lightning.data.io import list_images, read_image, write_image
 from oneshot_lightning.functional import (
@@ -51,7 +47,7 @@ from oneshot_lightning.functional import (
 )
 from oneshot_lightning.metrics import psnr_y
 from oneshot_lightning.models import RestorationModule
-from oneshot_lightning.models.whole_image import restore
+from oneshot_lightning.models.whole_image import RestoreSettings, restore
 
 SCALE = 2
 #: Training ingredients: key -> (label, fit flags over configs/zssr_x2.yaml).
@@ -129,8 +125,10 @@ def restore_with(
     """
     with torch.inference_mode():
         if ensemble != "median":
-            return restore(image, model.net, model.first_stage, model.tile_size,
-                           ensemble == "mean", iterations, overshoot_margin=margin)  # fmt: skip
+            settings = RestoreSettings(
+                model.tile_size, ensemble == "mean", iterations, overshoot_margin=margin
+            )
+            return restore(image, model.net, model.first_stage, settings)
         views = range(DIHEDRAL_COUNT)
         outputs = [undo_dihedral(model.restore_once(dihedral(image, k)), k) for k in views]
         output = torch.stack(outputs).median(0).values

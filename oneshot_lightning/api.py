@@ -19,12 +19,11 @@ import torch
 import yaml
 from torch import Tensor
 
-from oneshot_lightning.checkpoints import load_hyperparameters, model_class_of
 from oneshot_lightning.cli import main
 from oneshot_lightning.data.io import write_image
 from oneshot_lightning.data.io.values import ValueMap, to_samples, value_map
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.models import RestorationModule, load_model
 
 Image = TypeVar("Image", np.ndarray, Tensor)
 
@@ -72,12 +71,7 @@ class Restorer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> Restorer:
         """Load a checkpoint written by ``oneshot fit`` (its own model class)."""
-        model_class = model_class_of(load_hyperparameters(path)["_class_path"], RestorationModule)
-        with warnings.catch_warnings():
-            # The net is saved as weights and as its config: nothing for the user to do.
-            warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
-            model = model_class.load_from_checkpoint(path, map_location=device, weights_only=True)
-        return cls(model)
+        return cls(load_model(path, device))
 
     @torch.inference_mode()
     def __call__(self, image: Image) -> Image:

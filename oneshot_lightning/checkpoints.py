@@ -1,12 +1,14 @@
-"""Reading the model description out of a checkpoint without running pickled code."""
+"""Reading models out of checkpoints without running pickled code."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
+from torch import nn
 
 from oneshot_lightning.errors import InputError
 
@@ -68,3 +70,26 @@ def model_class_of(class_path: str, base: type[T]) -> type[T]:
     if not (isinstance(model_class, type) and issubclass(model_class, base)):
         raise InputError(f"model {class_path} is not a {base.__name__}")
     return model_class
+
+
+def load_parts(module: nn.Module, names: Sequence[str], path: str | Path, setting: str) -> None:
+    """Load the weights of ``module``'s parts ``names`` (e.g. ``net``) from a checkpoint.
+
+    Parts that ``module`` lacks (``None``) are skipped; a part whose weights do not fit is an
+    :class:`InputError` naming ``setting``, the option that gave ``path``.
+    """
+    state = load_checkpoint(path)["state_dict"]
+    for name in names:
+        part = getattr(module, name)
+        if part is None:
+            continue
+        weights = {k.removeprefix(f"{name}."): v for k, v in state.items()
+                   if k.startswith(f"{name}.")}  # fmt: skip
+        try:
+            part.load_state_dict(weights)
+        except RuntimeError as error:
+            detail = str(error).strip().splitlines()[0]
+            raise InputError(
+                f"{setting} {path}: its {name} is not this model's ({detail}); start from a "
+                "checkpoint of the same config"
+            ) from None

@@ -14,6 +14,7 @@ import copy
 import importlib.util
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.models import Deconvolution, RestorationModule
+from oneshot_lightning.models import Deconvolution, RestorationModule, load_model
 from oneshot_lightning.models.nets import restoration_net
 from oneshot_lightning.models.whole_image import restore
 
@@ -62,8 +63,8 @@ class GraphRestorer(nn.Module):
         self.net = restoration_net(net.cpu().eval())
         first_stage = module.first_stage
         self.first_stage = None if first_stage is None else copy.deepcopy(first_stage).cpu().eval()
-        self.self_ensemble, self.passes = module.self_ensemble, module.passes
-        self.overshoot_margin = module.overshoot_margin
+        # One piece: the tiles and the Python loops over them run once over the whole image.
+        self.settings = replace(module.restore_settings, tile_size=_UNBOUNDED)
         self.requires_grad_(False)  # the files restore; their outputs need no gradient
         for part in self.modules():
             for name in PIECE_SIZES:
@@ -72,15 +73,7 @@ class GraphRestorer(nn.Module):
 
     def forward(self, image: Tensor) -> Tensor:
         """(B, C, H, W) degraded in [0, 1] -> (B, C, s H, s W) restored, clipped to [0, 1]."""
-        return restore(
-            image,
-            self.net,
-            self.first_stage,
-            _UNBOUNDED,
-            self.self_ensemble,
-            passes=self.passes,
-            overshoot_margin=self.overshoot_margin,
-        )
+        return restore(image, self.net, self.first_stage, self.settings)
 
     @property
     def smallest_side(self) -> int:
@@ -230,7 +223,8 @@ def write_graph(
 
 def describe(graph: GraphRestorer, name: str, path: Path, difference: float | None) -> str:
     """One line on an exported file: what it takes and how it was checked."""
-    channels, scale, side = graph.net.channels, graph.net.scale**graph.passes, graph.smallest_side
+    channels, side = graph.net.channels, graph.smallest_side
+    scale = graph.net.scale**graph.settings.passes
     check = (
         "not run (pip install onnxruntime to check)"
         if difference is None
@@ -248,8 +242,6 @@ def main(args: Sequence[str]) -> None:
     """``oneshot export``: a checkpoint to TorchScript and ONNX files."""
     from jsonargparse import ArgumentParser
 
-    from oneshot_lightning.api import Restorer
-
     parser = ArgumentParser(
         prog="oneshot export",
         description="Write a checkpoint as TorchScript (.pt) and ONNX (.onnx) files that "
@@ -262,7 +254,7 @@ def main(args: Sequence[str]) -> None:
     )
     parser.add_argument("--overwrite", type=bool, default=False, help="replace existing files")
     config = parser.parse_args(list(args))
-    graph = GraphRestorer(Restorer.from_checkpoint(config.ckpt_path).model)
+    graph = GraphRestorer(load_model(config.ckpt_path))
     results = write_graph(graph, config.out, config.format, config.overwrite)
     for name, (path, difference) in results.items():
         print(describe(graph, name, path, difference))

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from oneshot_lightning.blur_report import PICTURE_ZOOM, kernel_picture
+from oneshot_lightning.callbacks.blur_report import PICTURE_ZOOM, kernel_picture
 from oneshot_lightning.data.degradations import Blur, Degradation
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE

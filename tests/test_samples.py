@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
+from oneshot_lightning.callbacks.samples import GAP, side_by_side
 from oneshot_lightning.data.io import read_image
-from oneshot_lightning.samples import GAP, side_by_side
 
 
 def test_panels_sit_side_by_side_and_a_small_input_is_enlarged() -> None:

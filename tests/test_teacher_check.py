@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from oneshot_lightning.callbacks import TeacherCheck
 from oneshot_lightning.data.io import write_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.functional import gradient_energy
-from oneshot_lightning.teacher_check import TeacherCheck
 from tests.conftest import CONF
 
 

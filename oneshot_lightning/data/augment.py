@@ -1,4 +1,8 @@
-"""Paired geometric augmentation: the 8 flips/90-degree rotations, identical for both images."""
+"""Paired augmentation on the device: flips/transposes and channel orders, alike for a pair.
+
+:class:`TrainingTransform` is what a training batch goes through after it reaches the device
+(the data module's ``on_after_batch_transfer``), fresh pairs included.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import torch
 from kornia.augmentation import AugmentationSequential, RandomHorizontalFlip, RandomVerticalFlip
 from torch import Tensor, nn
 
+from oneshot_lightning.batch import Batch
+from oneshot_lightning.data.synthesis import synthesize
 from oneshot_lightning.functional import transpose_where
 
 
@@ -39,3 +45,48 @@ def random_channel_orders(count: int, channels: int, device: torch.device) -> Te
 def reorder_channels(images: Tensor, orders: Tensor) -> Tensor:
     """(B, C, H, W) images with each sample's channels in its order of (B, C) ``orders``."""
     return images[torch.arange(images.shape[0], device=images.device)[:, None], orders]
+
+
+class TrainingTransform:
+    """A training batch's last steps, on the device: flips, channel orders, fresh pairs.
+
+    Args:
+        flips: paired flips/transposes of the patch pairs, or ``None`` (e.g. for a blur that
+            would look different flipped).
+        permute_channels: a random channel order per pair, the same for both sides.
+        synthesis: degrades the batch's ``fresh`` clean crops into new pairs (appended to
+            the batch), or ``None`` when the batch has none.
+        margin: input pixels trimmed from each side of a fresh pair after degrading.
+        scale: super-resolution factor s.
+    """
+
+    def __init__(
+        self,
+        flips: PairedDihedral | None = None,
+        permute_channels: bool = False,
+        synthesis: nn.Module | None = None,
+        margin: int = 0,
+        scale: int = 1,
+    ) -> None:
+        self.flips, self.permute_channels = flips, permute_channels
+        self.synthesis, self.margin, self.scale = synthesis, margin, scale
+
+    def __call__(self, batch: Batch) -> Batch:
+        """The batch of ``input``/``target`` pairs (and ``fresh`` crops), transformed."""
+        if self.flips is not None:
+            batch["input"], batch["target"] = self.flips(batch["input"], batch["target"])
+        fresh = batch.pop("fresh", None)
+        if self.permute_channels:
+            inputs = batch["input"]
+            orders = random_channel_orders(inputs.shape[0], inputs.shape[1], inputs.device)
+            batch["input"] = reorder_channels(inputs, orders)
+            batch["target"] = reorder_channels(batch["target"], orders)
+            if fresh is not None:
+                orders = random_channel_orders(fresh.shape[0], fresh.shape[1], fresh.device)
+                fresh = reorder_channels(fresh, orders)
+        if fresh is not None and self.synthesis is not None:
+            self.synthesis.to(fresh.device)
+            degraded, clean = synthesize(fresh, self.synthesis, self.margin, self.scale)
+            batch["input"] = torch.cat([batch["input"], degraded])
+            batch["target"] = torch.cat([batch["target"], clean])
+        return batch

@@ -17,17 +17,12 @@ from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Literal
 
-import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
 from oneshot_lightning.batch import Batch
-from oneshot_lightning.data.augment import (
-    PairedDihedral,
-    random_channel_orders,
-    reorder_channels,
-)
+from oneshot_lightning.data.augment import PairedDihedral, TrainingTransform
 from oneshot_lightning.data.datasets import (
     FilesPerProcess,
     ImageFiles,
@@ -39,27 +34,21 @@ from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_layout
 from oneshot_lightning.data.pairs import (
     cut_blocks,
-    degradation_blur,
-    fresh_crops,
-    fresh_degradation,
     given_validation_pair,
-    gradient_weighted,
-    patch_positions,
-    shrunk_pairs,
+    pair_blur,
     training_images,
     validation_blocks,
 )
-from oneshot_lightning.data.synthesis import synthesize
-from oneshot_lightning.errors import InputError
+from oneshot_lightning.data.sampling import gradient_weighted, patch_positions, shrunk_pairs
+from oneshot_lightning.data.synthesis import fresh_crops, fresh_degradation
+from oneshot_lightning.errors import InputError, require
 from oneshot_lightning.functional import (
     Box,
     is_dihedral_invariant,
     noise_generator,
     require_size,
 )
-from oneshot_lightning.functional.kernel_estimation import KernelEstimate, estimate_kernel
-
-#: The bundled sample (public domain, see ``sample/LICENSE.md``) used when no image is given.
+from oneshot_lightning.hand_over import TrainingPair
 
 
 class OneShotDataModule(LightningDataModule):
@@ -128,15 +117,13 @@ class OneShotDataModule(LightningDataModule):
         patch_sampling: Literal["uniform", "gradient"] = "uniform",
     ) -> None:
         super().__init__()
-        if not 0 <= fresh_fraction <= 1:
-            raise InputError(f"data.fresh_fraction must be in [0, 1], got {fresh_fraction}")
-        if not 0 < val_fraction < 1:
-            raise InputError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
-        if not clean_scales or not all(0 < factor <= 1 for factor in clean_scales):
-            raise InputError(
-                f"data.clean_scales must be sizes in (0, 1] relative to the clean image, got "
-                f"{list(clean_scales)}"
-            )
+        require(0 <= fresh_fraction <= 1, "data.fresh_fraction", "in [0, 1]", fresh_fraction)
+        require(0 < val_fraction < 1, "data.val_fraction", "in (0, 1)", val_fraction)
+        sizes = "sizes in (0, 1] relative to the clean image"
+        valid_sizes = bool(clean_scales) and all(0 < factor <= 1 for factor in clean_scales)
+        require(valid_sizes, "data.clean_scales", sizes, list(clean_scales))
+        sampling = patch_sampling in ("uniform", "gradient")
+        require(sampling, "data.patch_sampling", "uniform or gradient", repr(patch_sampling))
         for name, value in {
             "scale": scale,
             "patch_size": patch_size,
@@ -144,8 +131,7 @@ class OneShotDataModule(LightningDataModule):
             "steps_per_epoch": steps_per_epoch,
             "val_blocks": val_blocks,
         }.items():
-            if value < 1:
-                raise InputError(f"data.{name} must be a positive integer, got {value}")
+            require(value >= 1, f"data.{name}", "a positive integer", value)
         self.save_hyperparameters(ignore=["degradation"])
         self.input, self.target, self.degradation = input, target, degradation
         self.val_input, self.val_target, self.val_fraction = val_input, val_target, val_fraction
@@ -155,18 +141,10 @@ class OneShotDataModule(LightningDataModule):
         self.steps_per_epoch, self.seed = steps_per_epoch, seed
         self.clean_scales = tuple(clean_scales)
         self.augment, self.fresh_fraction = augment, fresh_fraction
-        self.permute_channels = permute_channels
-        if patch_sampling not in ("uniform", "gradient"):
-            raise InputError(
-                f"data.patch_sampling must be uniform or gradient, got {patch_sampling!r}"
-            )
-        self.patch_sampling = patch_sampling
-        self.augmentation: PairedDihedral | None = None
-        #: The training pair's blur and noise (scale 1): from ``degradation`` when it made
-        #: the pair, else estimated from the given pair; set by ``setup("fit")``.
-        self.blur_estimate: KernelEstimate | None = None
-        self.synthesis: Degradation | None = None
-        self.fresh_margin = 0
+        self.permute_channels, self.patch_sampling = permute_channels, patch_sampling
+        #: What a training batch goes through on the device; set by ``setup("fit")``.
+        self.transform = TrainingTransform()
+        self.pair: TrainingPair | None = None
 
     @property
     def zero_shot(self) -> bool:
@@ -210,17 +188,19 @@ class OneShotDataModule(LightningDataModule):
             self.predict_dataset = ImageFiles(layouts, self.patch_size)
 
     def setup_fit(self) -> None:
-        """The training patch stream, the validation pairs and the pair's blur."""
+        """The training pair, its patch stream, validation pairs and blur, and the transform."""
         degraded, clean = self.load_training_pair()
         size = self.patch_size
         height, width = degraded.shape[-2:]
         require_size(height, width, size, f"one {size}x{size} patch", "training image")
         blocks, val = self.validation_pairs(degraded, clean)
-        self.blur_estimate = self.find_blur(degraded, clean)
-        kernel = None if self.blur_estimate is None else self.blur_estimate.kernel
+        made_by = None if self.pair_given else self.degradation
+        blur = pair_blur(degraded, clean, self.scale, made_by)
+        source = "in data.degradation" if made_by else "estimated from the pair"
+        self.pair = TrainingPair(degraded, clean, self.scale, val, blur, source)
         # A flipped pair is another valid pair only if the blur looks the same flipped.
-        symmetric = kernel is None or is_dihedral_invariant(kernel)
-        self.augmentation = PairedDihedral() if self.augment and symmetric else None
+        symmetric = blur is None or is_dihedral_invariant(blur.kernel)
+        flips = PairedDihedral() if self.augment and symmetric else None
         pairs = [(degraded, clean)]
         if self.clean_scales != (1.0,):
             if self.pair_given:
@@ -235,23 +215,15 @@ class OneShotDataModule(LightningDataModule):
         if self.patch_sampling == "gradient":
             positions = gradient_weighted(pairs, positions, size, self.scale)
         fresh_count = round(self.fresh_fraction * self.batch_size)
-        fresh = None
+        fresh, synthesis = None, None
         if fresh_count:
-            self.synthesis = fresh_degradation(
-                None if self.pair_given else self.degradation, self.blur_estimate
-            )
-            fresh = fresh_crops(pairs, blocks, size, self.synthesis, self.scale)
-            self.fresh_margin = fresh.margin
+            synthesis = fresh_degradation(made_by, blur)
+            fresh = fresh_crops(pairs, blocks, size, synthesis, self.scale)
+        margin = 0 if fresh is None else fresh.margin
+        steps, seed, scale = self.steps_per_epoch, self.seed, self.scale
+        self.transform = TrainingTransform(flips, self.permute_channels, synthesis, margin, scale)
         self.train_dataset = PatchPairStream(
-            pairs,
-            positions,
-            size,
-            self.batch_size,
-            self.steps_per_epoch,
-            self.seed,
-            self.scale,
-            fresh,
-            fresh_count,
+            pairs, positions, size, self.batch_size, steps, seed, scale, fresh, fresh_count
         )
         self.val_dataset = ImagePairs(val)
 
@@ -273,22 +245,11 @@ class OneShotDataModule(LightningDataModule):
         degrade = partial(self.degrade, what="data.val_target")
         return [], [given_validation_pair(self.val_input, self.val_target, self.scale, degrade)]
 
-    def find_blur(self, degraded: Tensor, clean: Tensor) -> KernelEstimate | None:
-        """The pair's blur and noise.
-
-        The degradation's own when it made the pair, else estimated from the pair
-        (``functional.estimate_kernel``); ``None`` for super-resolution, whose blur is
-        part of the downscaling.
-        """
-        if self.scale != 1:
-            return None
-        if not self.pair_given and self.degradation is not None:
-            return degradation_blur(self.degradation)
-        return estimate_kernel(degraded, clean)
-
-    def training_pair(self) -> tuple[Tensor, Tensor]:
-        """The (degraded, clean) training pair as patches are drawn from it (after ``setup``)."""
-        return self.train_dataset.pairs[0]
+    def training_pair(self) -> TrainingPair:
+        """The training pair, its validation images and blur (after ``setup("fit")``)."""
+        if self.pair is None:
+            raise RuntimeError("the training pair is made by setup('fit')")
+        return self.pair
 
     def map_training_inputs(self, transform: Callable[[Tensor], Tensor]) -> None:
         """Put the degraded side of each training pair through ``transform`` (a first stage).
@@ -317,11 +278,7 @@ class OneShotDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         """One whole plane per batch; under DDP, all planes of a file in one process."""
-        sampler = None
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
-            if world > 1:
-                sampler = FilesPerProcess(self.predict_dataset, world, rank)
+        sampler = FilesPerProcess.under_ddp(self.predict_dataset)
         return DataLoader(self.predict_dataset, batch_size=1, sampler=sampler)
 
     def prediction_files(self) -> ImageFiles:
@@ -336,20 +293,4 @@ class OneShotDataModule(LightningDataModule):
         """Augment the training patches and make the fresh pairs, on the device."""
         if self.trainer is None or not self.trainer.training:
             return batch
-        if self.augmentation is not None:
-            batch["input"], batch["target"] = self.augmentation(batch["input"], batch["target"])
-        fresh = batch.pop("fresh", None)
-        if self.permute_channels:
-            inputs = batch["input"]
-            orders = random_channel_orders(inputs.shape[0], inputs.shape[1], inputs.device)
-            batch["input"] = reorder_channels(inputs, orders)
-            batch["target"] = reorder_channels(batch["target"], orders)
-            if fresh is not None:
-                orders = random_channel_orders(fresh.shape[0], fresh.shape[1], fresh.device)
-                fresh = reorder_channels(fresh, orders)
-        if fresh is not None and self.synthesis is not None:
-            self.synthesis.to(fresh.device)
-            degraded, clean = synthesize(fresh, self.synthesis, self.fresh_margin, self.scale)
-            batch["input"] = torch.cat([batch["input"], degraded])
-            batch["target"] = torch.cat([batch["target"], clean])
-        return batch
+        return self.transform(batch)

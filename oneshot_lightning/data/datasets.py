@@ -246,6 +246,14 @@ class FilesPerProcess(DistributedSampler):
             index for index, (file, _) in enumerate(dataset.planes) if file % num_replicas == rank
         ]
 
+    @classmethod
+    def under_ddp(cls, dataset: ImageFiles) -> FilesPerProcess | None:
+        """This process's sampler when several processes restore, else ``None`` (all files)."""
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return None
+        world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
+        return cls(dataset, world, rank) if world > 1 else None
+
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices)
 

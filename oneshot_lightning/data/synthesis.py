@@ -9,10 +9,16 @@ before the blur), degraded, and trimmed, so the blur's border rule never shows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
-from oneshot_lightning.functional import extract_patches, transpose_where
+from oneshot_lightning.data.degradations import Blur, Degradation
+from oneshot_lightning.data.sampling import patch_positions
+from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import Box, extract_patches, transpose_where
+from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 
 
 class FreshCrops:
@@ -82,3 +88,61 @@ def synthesize(
     m, n = margin, scale * margin
     clean = crops[..., n : crops.shape[-2] - n, n : crops.shape[-1] - n]
     return degraded[..., m : degraded.shape[-2] - m, m : degraded.shape[-1] - m], clean
+
+
+def degradation_blur(degradation: Degradation) -> KernelEstimate:
+    """The blur kernel ((1, 1) for none) and noise that ``degradation`` applies."""
+    kernel = getattr(degradation.blur, "kernel", None)
+    peak, sigma = degradation.poisson_peak, degradation.noise_sigma
+    square = torch.ones(1, 1) if kernel is None else kernel
+    return KernelEstimate(square, sigma, peak, None if peak is None else sigma)
+
+
+def fresh_degradation(
+    degradation: Degradation | None, estimate: KernelEstimate | None
+) -> Degradation:
+    """What makes fresh pairs.
+
+    The ``degradation`` that made the pair, else a blur and noise as estimated from the
+    given pair: shot + read noise when its noise grows with the signal, else Gaussian.
+    """
+    if degradation is not None:
+        return degradation
+    if estimate is None:
+        raise InputError(
+            "data.fresh_fraction needs a degradation to make fresh pairs: set "
+            "data.degradation (super-resolution pairs are not estimated)"
+        )
+    if estimate.poisson_peak is not None and estimate.read_sigma is not None:
+        return Degradation(
+            Blur(estimate.kernel),
+            noise_sigma=estimate.read_sigma,
+            poisson_peak=estimate.poisson_peak,
+        )
+    return Degradation(Blur(estimate.kernel), noise_sigma=estimate.noise_sigma)
+
+
+def fresh_crops(
+    pairs: Sequence[tuple[Tensor, Tensor]],
+    blocks: Sequence[Box],
+    patch_size: int,
+    synthesis: Degradation,
+    scale: int = 1,
+) -> FreshCrops:
+    """Clean crops for fresh pairs from every pair large enough, away from the blocks.
+
+    Each crop has a margin for ``synthesis`` to degrade it without border effects.
+    """
+    kernel = getattr(synthesis.blur, "kernel", torch.ones(1, 1))
+    # The blur's reach, and bicubic downscaling's (2 input pixels), stay in the margin.
+    margin = max(kernel.shape) // 2 + (2 if scale > 1 else 0)
+    window = patch_size + 2 * margin
+    large = [index for index, (d, _) in enumerate(pairs) if min(d.shape[-2:]) >= window]
+    if not large or large[0] != 0:
+        raise InputError(
+            f"data.fresh_fraction: the training image is smaller than one {window}x{window} "
+            "crop (a patch and the blur's reach)"
+        )
+    kept = [pairs[index] for index in large]
+    positions = patch_positions(kept, blocks, window)
+    return FreshCrops([clean for _, clean in kept], positions, margin, scale)

@@ -9,8 +9,6 @@ the deconvolution and training only improves on it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Protocol
 
 import torch
 from torch import Tensor, nn
@@ -18,8 +16,8 @@ from torch import Tensor, nn
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import dihedral
 from oneshot_lightning.functional.deconvolution import wiener_deconvolve
-from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 from oneshot_lightning.functional.kernels import embed_kernel, trim_kernel
+from oneshot_lightning.hand_over import TrainingPair
 from oneshot_lightning.metrics import psnr
 
 #: Balances tried on the training pair, in units of the noise variance.
@@ -76,6 +74,12 @@ class Deconvolution(nn.Module):
         self.balance.fill_(best * variance)
         return scores[best]
 
+    def fit_to(self, pair: TrainingPair) -> float:
+        """Take the pair's blur and tune the balance on it; the pair's PSNR after, in dB."""
+        blur = pair.require_blur("model.first_stage")
+        self.set_degradation(blur.kernel, blur.noise_sigma)
+        return self.tune(pair.degraded[None], pair.clean[None], blur.noise_sigma)
+
     def set_view(self, index: int) -> None:
         """See images through dihedral transform ``index``: the kernel turns with them."""
         self.view = index
@@ -93,31 +97,3 @@ class Deconvolution(nn.Module):
     def padding(self) -> int:
         """Pixels of padding around an image before the FFT: ``pad_factor`` x the kernel's side."""
         return math.ceil(self.pad_factor * trim_kernel(self.kernel).shape[-1])
-
-
-class PairSource(Protocol):
-    """What a first stage needs of the data module: the pair, its blur, and a way in."""
-
-    blur_estimate: KernelEstimate | None
-
-    def training_pair(self) -> tuple[Tensor, Tensor]:
-        """(degraded, clean), each (C, H, W)."""
-        ...
-
-    def map_training_inputs(self, transform: Callable[[Tensor], Tensor]) -> None:
-        """Put every degraded training image through ``transform``."""
-        ...
-
-
-def prepare_first_stage(stage: Deconvolution, datamodule: PairSource | None) -> None:
-    """Give ``stage`` the pair's blur, tune it on the pair, and deconvolve the training input."""
-    estimate = getattr(datamodule, "blur_estimate", None)
-    if datamodule is None or estimate is None:
-        raise InputError(
-            "model.first_stage deconvolves with the pair's blur: train on a deblurring pair "
-            "(data.scale 1)"
-        )
-    stage.set_degradation(estimate.kernel, estimate.noise_sigma)
-    degraded, clean = datamodule.training_pair()
-    stage.tune(degraded[None], clean[None], estimate.noise_sigma)
-    datamodule.map_training_inputs(stage)

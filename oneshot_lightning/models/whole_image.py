@@ -1,10 +1,13 @@
 """Whole images through a patch net: first stage, channels, padding, tiles, self-ensemble.
 
-Plain functions of the parts, shared by ``RestorationModule`` (validation, test, predict) and
-the exported graphs (``oneshot_lightning.export``).
+Plain functions of the parts and one :class:`RestoreSettings`, shared by
+``RestorationModule`` (validation, test, predict) and the exported graphs
+(``oneshot_lightning.export``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 from torch import Tensor, nn
 
@@ -21,6 +24,31 @@ from oneshot_lightning.functional import (
     undo_dihedral,
 )
 from oneshot_lightning.models.nets.protocol import DegradationAware, RestorationNet, WholeImageNet
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """How whole images are restored; the module's init args of the same names.
+
+    Attributes:
+        tile_size: output tile side (bounds peak memory; tiled == untiled).
+        self_ensemble: the mean of the 8 flips/transposes' restorations (8x the time).
+        back_projection: iterations of ``functional.back_project`` onto the input (0: off).
+        passes: the net runs this many times, each on the last output (gradual
+            super-resolution: the scale is the net's ** ``passes``).
+        overshoot_margin: each pass's output clipped to its input's local range widened by
+            this (``functional.clamp_to_neighbourhood``; ``None``: off).
+    """
+
+    tile_size: int = 512
+    self_ensemble: bool = False
+    back_projection: int = 0
+    passes: int = 1
+    overshoot_margin: float | None = None
+
+    def one_step(self) -> RestoreSettings:
+        """The net's one step: one pass, no back-projection (what validation scores)."""
+        return replace(self, back_projection=0, passes=1, overshoot_margin=None)
 
 
 def restore_once(
@@ -76,30 +104,31 @@ def restore(
     image: Tensor,
     net: RestorationNet,
     first_stage: nn.Module | None = None,
-    tile_size: int = 512,
-    self_ensemble: bool = False,
-    back_projection: int = 0,
-    passes: int = 1,
-    overshoot_margin: float | None = None,
+    settings: RestoreSettings | None = None,
 ) -> Tensor:
     """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, S H, S W), clipped to [0, 1].
 
-    The net (scale s) runs ``passes`` times, each on the last output (gradual
-    super-resolution: S = s ** passes), with ``self_ensemble`` the mean of the 8
-    flips/transposes' restorations each time, and with an ``overshoot_margin`` each pass's
+    The net (scale s) runs ``settings.passes`` times, each on the last output (gradual
+    super-resolution: S = s ** passes), with the self-ensemble the mean of the 8
+    flips/transposes' restorations each time, and with an overshoot margin each pass's
     output clipped to its input's local ranges
-    (:func:`~oneshot_lightning.functional.clamp_to_neighbourhood`); then ``back_projection``
-    iterations of :func:`~oneshot_lightning.functional.back_project` onto the input
-    (super-resolution of bicubic-downscaled images).
+    (:func:`~oneshot_lightning.functional.clamp_to_neighbourhood`); then back-projection
+    onto the input (:func:`~oneshot_lightning.functional.back_project`, super-resolution of
+    bicubic-downscaled images).
     """
+    settings = settings or RestoreSettings()
     output = image
-    for index in range(passes):
+    for index in range(settings.passes):
         if index:
             output = output.clamp(0, 1)  # the next pass reads an image, as the first did
         step_input = output
-        output = restore_ensemble(step_input, net, first_stage, tile_size, self_ensemble)
-        if overshoot_margin is not None:
-            output = clamp_to_neighbourhood(output, step_input, net.scale, 3, overshoot_margin)
-    if back_projection:
-        output = back_project(output, image, net.scale**passes, back_projection)
+        output = restore_ensemble(
+            step_input, net, first_stage, settings.tile_size, settings.self_ensemble
+        )
+        if settings.overshoot_margin is not None:
+            margin = settings.overshoot_margin
+            output = clamp_to_neighbourhood(output, step_input, net.scale, 3, margin)
+    if settings.back_projection:
+        scale = net.scale**settings.passes
+        output = back_project(output, image, scale, settings.back_projection)
     return output.clamp(0, 1)

@@ -80,14 +80,15 @@ def test_fresh_pairs_fill_their_share_of_every_batch() -> None:
 def test_a_symmetric_blur_keeps_paired_flips_and_camera_shake_drops_them() -> None:
     symmetric = OneShotDataModule(degradation=Degradation(GaussianBlur(1.2, 9)), patch_size=7)
     symmetric.setup("fit")
-    assert symmetric.augmentation is not None
+    assert symmetric.transform.flips is not None
     shaken = OneShotDataModule(
         degradation=Degradation(Blur(motion_kernel())), patch_size=7, fresh_fraction=0.5
     )
     shaken.setup("fit")
-    assert shaken.augmentation is None  # flipping the pair would show another blur
-    assert shaken.blur_estimate is not None
-    torch.testing.assert_close(shaken.blur_estimate.kernel, motion_kernel())
+    assert shaken.transform.flips is None  # flipping the pair would show another blur
+    blur = shaken.training_pair().blur
+    assert blur is not None
+    torch.testing.assert_close(blur.kernel, motion_kernel())
 
 
 def test_fresh_pairs_need_a_degradation_for_super_resolution_pairs(tmp_path: Path) -> None:
@@ -140,7 +141,7 @@ def test_permuted_channels_stay_paired_and_reach_the_fresh_crops() -> None:
     # flipped or transposed, and trimmed by the margin (none without blur): each crop keeps
     # its channel sums as a set, and some crops changed their order.
     torch.testing.assert_close(out["input"][fresh], out["target"][fresh])
-    assert data.fresh_margin == 0
+    assert data.transform.margin == 0
     sums_before, sums_after = before.sum(dim=(-2, -1)), out["target"][fresh].sum(dim=(-2, -1))
     torch.testing.assert_close(sums_after.sort(dim=1).values, sums_before.sort(dim=1).values)
     assert not torch.allclose(sums_after, sums_before)

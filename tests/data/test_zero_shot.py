@@ -10,7 +10,8 @@ import torch
 from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.data.degradations import Degradation, GaussianBlur
 from oneshot_lightning.data.io import read_image, write_image
-from oneshot_lightning.data.pairs import MOST_COPIES, SAMPLE_IMAGE, validation_blocks
+from oneshot_lightning.data.pairs import SAMPLE_IMAGE, validation_blocks
+from oneshot_lightning.data.sampling import MOST_COPIES
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import luma, noise_generator
 from oneshot_lightning.functional.resize import bicubic_downscale, imresize

@@ -8,28 +8,23 @@ without texture can end below that start, and with no ground truth the user woul
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities import rank_zero_only
 
+from oneshot_lightning.batch import Batch
+from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import RestorationModule
-
-
-@rank_zero_only
-def say(line: str) -> None:
-    """Print one line for the user to stderr, once per run (rank zero)."""
-    print(line, file=sys.stderr)
 
 
 class StartingPoint(Callback):
     """Save the untrained model as ``start.ckpt`` and keep ``best.ckpt`` never worse than it.
 
-    Before the first step the model is scored on the validation data (``val/psnr``) and
+    Before the first step the model is scored on the training pair's validation images
+    (``val/psnr``, as the validation loop scores them) and
     saved beside the checkpoints. When ``fit`` ends, the best checkpoint's score is compared
     with it: if training never beat the start, ``best.ckpt`` becomes a copy of
     ``start.ckpt``. One line reports the gain; a gain below ``warn_below`` dB is a warning.
@@ -58,10 +53,14 @@ class StartingPoint(Callback):
         """Score and save the untrained model (not again when a run resumes)."""
         if self.start_score is not None or not isinstance(pl_module, RestorationModule):
             return
-        datamodule = getattr(trainer, "datamodule", None)
-        if datamodule is None:
+        pair = pl_module.training_pair
+        if pair is None or not pair.validation:
             return
-        scores = pl_module.validation_scores(datamodule.val_dataloader())
+        batches: list[Batch] = [
+            {"input": degraded[None], "target": clean[None], "name": [name]}
+            for degraded, clean, name in pair.validation
+        ]
+        scores = pl_module.validation_scores(batches)
         self.start_score = scores[self.monitor]
         trainer.save_checkpoint(self.start_path(trainer))
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.functional import flat_fraction, gradient_energy
-from oneshot_lightning.starting_point import say
+from oneshot_lightning.models import RestorationModule
 
 
 class TeacherCheck(Callback):
@@ -30,10 +30,10 @@ class TeacherCheck(Callback):
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Measure the clean training image (the pair as patches are drawn from it)."""
-        datamodule = getattr(trainer, "datamodule", None)
-        if not isinstance(datamodule, OneShotDataModule):
+        pair = pl_module.training_pair if isinstance(pl_module, RestorationModule) else None
+        if pair is None:
             return
-        clean = datamodule.training_pair()[1]
+        clean = pair.clean
         energy = gradient_energy(clean)
         if energy >= self.min_gradient_energy:
             self.note = None

@@ -14,9 +14,9 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image
 
-from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
-from oneshot_lightning.starting_point import say
+from oneshot_lightning.models import RestorationModule
 
 #: Screen pixels per kernel pixel in ``kernel.png``: a 15x15 kernel is a 120x120 picture.
 PICTURE_ZOOM = 8
@@ -43,9 +43,9 @@ def save_blur(estimate: KernelEstimate, folder: Path) -> tuple[Path, Path]:
 class BlurReport(Callback):
     """Save the training pair's blur kernel and noise level when ``fit`` starts.
 
-    The data module's ``blur_estimate``: estimated from a given pair, or the kernel of
-    ``data.degradation`` when that made the pair. Nothing for super-resolution, whose blur is
-    part of the downscaling.
+    The training pair's blur (``TrainingPair.blur``): estimated from a given pair, or the
+    kernel of ``data.degradation`` when that made the pair. Nothing for super-resolution,
+    whose blur is part of the downscaling.
 
     Args:
         save: write ``kernel.npy`` and ``kernel.png`` into the run folder.
@@ -56,13 +56,10 @@ class BlurReport(Callback):
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Save the kernel (rank zero), log the noise level, print one line."""
-        datamodule = getattr(trainer, "datamodule", None)  # set by fit, absent from stubs
-        if not self.save or not isinstance(datamodule, OneShotDataModule):
+        pair = pl_module.training_pair if isinstance(pl_module, RestorationModule) else None
+        if not self.save or pair is None or pair.blur is None:
             return
-        estimate = datamodule.blur_estimate
-        if estimate is None:
-            return
-        how = "estimated from the pair" if datamodule.pair_given else "in data.degradation"
+        estimate, how = pair.blur, pair.blur_source
         height, width = estimate.kernel.shape
         sigma = estimate.noise_sigma
         where = ""

@@ -1,4 +1,4 @@
-"""Callbacks: the prediction writer (one file per input, never over an input), config saving."""
+"""The prediction writer: one file per input, of the input's type, never over an input."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from pathlib import Path
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
-from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
 from oneshot_lightning.batch import Batch
-from oneshot_lightning.data import OneShotDataModule
 from oneshot_lightning.data.datasets import ImageFiles
 from oneshot_lightning.data.io import ImageLayout, OutputFormat, write_restored
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.hand_over import prediction_source
 
 
 class ImageWriter(BasePredictionWriter):
@@ -76,8 +75,8 @@ class ImageWriter(BasePredictionWriter):
             raise InputError(
                 "--writer.overwrite and --writer.skip_existing contradict each other: pass one"
             )
-        datamodule = getattr(trainer, "datamodule", None)
-        if not isinstance(datamodule, OneShotDataModule):
+        datamodule = prediction_source(trainer)
+        if datamodule is None:
             raise InputError("ImageWriter writes what OneShotDataModule reads: use it as data")
         layouts = datamodule.prediction_files().layouts
         for layout in layouts:
@@ -155,15 +154,3 @@ class ImageWriter(BasePredictionWriter):
     def report(self, line: str) -> None:
         """Print one line of the run's outcome (once, under DDP)."""
         print(f"oneshot: {line}")
-
-
-class FitConfigSaver(SaveConfigCallback):
-    """Save the resolved ``config.yaml`` beside the logs of training runs only.
-
-    ``test`` and ``predict`` would otherwise write it into the current folder.
-    """
-
-    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        """Save the config when fitting."""
-        if stage == "fit":
-            super().setup(trainer, pl_module, stage)
