@@ -111,3 +111,12 @@ def test_no_package_module_is_longer_than_the_limit() -> None:
         for path in PACKAGE.rglob("*.py")
     }
     assert {path: n for path, n in lengths.items() if n > MAX_LINES} == {}
+
+
+def test_models_and_data_do_not_import_each_other() -> None:
+    graph = import_graph()
+    for name, targets in graph.items():
+        for side, other in (("models", "data"), ("data", "models")):
+            if name.startswith(f"oneshot_lightning.{side}"):
+                reach = {t for t in targets if t.startswith(f"oneshot_lightning.{other}")}
+                assert not reach, f"{name} imports {reach}"

@@ -13,8 +13,8 @@ from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
+from torch.utils.data import DataLoader
 
-from oneshot_lightning.batch import Batch
 from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import RestorationModule
@@ -56,11 +56,9 @@ class StartingPoint(Callback):
         pair = pl_module.training_pair
         if pair is None or not pair.validation:
             return
-        batches: list[Batch] = [
-            {"input": degraded[None], "target": clean[None], "name": [name]}
-            for degraded, clean, name in pair.validation
-        ]
-        scores = pl_module.validation_scores(batches)
+        # Batched as the validation loop batches them: one whole image each.
+        samples = [{"input": d, "target": c, "name": n} for d, c, n in pair.validation]
+        scores = pl_module.validation_scores(DataLoader(samples, batch_size=1))
         self.start_score = scores[self.monitor]
         trainer.save_checkpoint(self.start_path(trainer))
 
