@@ -28,31 +28,32 @@ WHOLE_IMAGE_TILE = 1 << 20
 class Baseline(nn.Module):
     """A whole-image function offered as a :class:`~oneshot_lightning.models.nets.RestorationNet`.
 
-    It reads one channel (``channels`` = 1: the module folds the channels of an RGB image
-    into the batch, as the per-channel scikit-image restorations work) and no context
-    (``context`` = 1), so ``RestorationModule.restore`` hands ``function`` each image whole
-    when the module's ``tile_size`` exceeds the image.
+    It reads one channel by default (``channels`` = 1: the module folds the channels of an
+    RGB image into the batch, as the per-channel scikit-image restorations work; 3 for a
+    colour method such as CBM3D) and no context (``context`` = 1), so
+    ``RestorationModule.restore`` hands ``function`` each image whole when the module's
+    ``tile_size`` exceeds the image.
 
     Args:
-        function: (B, 1, h, w) -> (B, 1, scale h, scale w).
+        function: (B, C, h, w) -> (B, C, scale h, scale w).
         scale: output pixels per input pixel along each axis.
+        channels: the channels C ``function`` takes.
     """
 
-    channels = 1
     patch_size = 1
     context = 1
     stride = 1
 
-    def __init__(self, function: Restore, scale: int = 1) -> None:
+    def __init__(self, function: Restore, scale: int = 1, channels: int = 1) -> None:
         super().__init__()
-        self.function, self.scale = function, scale
+        self.function, self.scale, self.channels = function, scale, channels
 
     def forward(self, patches: Tensor) -> Tensor:
         """Not used: a baseline restores whole images only."""
         raise NotImplementedError("a baseline is not trained on patches")
 
     def forward_valid(self, image: Tensor) -> Tensor:
-        """(B, 1, h, w) -> (B, 1, scale h, scale w): ``function`` on the whole images."""
+        """(B, C, h, w) -> (B, C, scale h, scale w): ``function`` on the whole images."""
         return self.function(image)
 
 
@@ -67,9 +68,9 @@ def score_baselines(
     return rows
 
 
-def baseline_model(function: Restore, task: Task) -> RestorationModule:
+def baseline_model(function: Restore, task: Task, channels: int = 1) -> RestorationModule:
     """``function`` wrapped for the test loop: a module whose net is a :class:`Baseline`."""
-    net = Baseline(function, task.scale)
+    net = Baseline(function, task.scale, channels)
     with quiet():
         return RestorationModule(net, tile_size=WHOLE_IMAGE_TILE, metric_border=task.metric_border)
 

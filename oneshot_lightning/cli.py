@@ -15,6 +15,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from oneshot_lightning import __version__
 from oneshot_lightning.callbacks import (
+    AlignmentReport,
     BlurReport,
     FitConfigSaver,
     ImageWriter,
@@ -140,6 +141,7 @@ class OneShotCLI(LightningCLI):
             parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
         parser.add_lightning_class_args(StartingPoint, "starting_point")
         parser.add_lightning_class_args(TeacherCheck, "teacher_check")
+        parser.add_lightning_class_args(AlignmentReport, "alignment_report")
         parser.add_lightning_class_args(BlurReport, "blur_report")
         parser.add_lightning_class_args(ValidationSamples, "samples")
         parser.add_lightning_class_args(ImageWriter, "writer")

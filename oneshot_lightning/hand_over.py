@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from torch import Tensor
 
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional.alignment import Alignment
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 
 if TYPE_CHECKING:
@@ -40,6 +41,10 @@ class TrainingPair:
         blur: the pair's blur kernel and noise (scale 1 only): the degradation's own when it
             made the pair, else estimated from the pair; ``None`` for super-resolution.
         blur_source: where ``blur`` comes from, as the run's report says it.
+        alignment: what told the two images of a given pair apart beyond the degradation
+            (``data/registration.py``); ``None`` for a pair made by ``data.degradation`` or
+            when ``data.align`` is off.
+        aligned: whether the images above were aligned (else they are as given).
     """
 
     degraded: Tensor
@@ -48,6 +53,8 @@ class TrainingPair:
     validation: list[tuple[Tensor, Tensor, str]] = field(default_factory=list)
     blur: KernelEstimate | None = None
     blur_source: str = "estimated from the pair"
+    alignment: Alignment | None = None
+    aligned: bool = False
 
     def require_blur(self, user: str) -> KernelEstimate:
         """The pair's blur; :class:`InputError` naming ``user`` (a setting) when it has none."""

@@ -5,6 +5,7 @@ trains on) or from the trainer; the prediction writer alone takes files from the
 through :func:`oneshot_lightning.hand_over.data_source`.
 """
 
+from oneshot_lightning.callbacks.alignment_report import AlignmentReport
 from oneshot_lightning.callbacks.blur_report import BlurReport
 from oneshot_lightning.callbacks.config_saver import FitConfigSaver
 from oneshot_lightning.callbacks.image_writer import ImageWriter
@@ -14,6 +15,7 @@ from oneshot_lightning.callbacks.teacher_check import TeacherCheck
 from oneshot_lightning.callbacks.test_report import TestReport
 
 __all__ = [
+    "AlignmentReport",
     "BlurReport",
     "FitConfigSaver",
     "ImageWriter",

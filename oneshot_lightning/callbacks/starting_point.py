@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
 from oneshot_lightning.callbacks.say import say
+from oneshot_lightning.data.datasets import ImagePairs
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import RestorationModule
 
@@ -57,8 +58,8 @@ class StartingPoint(Callback):
         if pair is None or not pair.validation:
             return
         # Batched as the validation loop batches them: one whole image each.
-        samples = [{"input": d, "target": c, "name": n} for d, c, n in pair.validation]
-        scores = pl_module.validation_scores(DataLoader(samples, batch_size=1))
+        loader = DataLoader(ImagePairs(pair.validation), batch_size=1)
+        scores = pl_module.validation_scores(loader)
         self.start_score = scores[self.monitor]
         trainer.save_checkpoint(self.start_path(trainer))
 

@@ -13,7 +13,7 @@ Which images make the training pair:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from functools import partial
 from typing import Literal
 
@@ -27,7 +27,6 @@ from oneshot_lightning.data.datasets import (
     FilesPerProcess,
     ImageFiles,
     ImagePairs,
-    PatchPairStream,
     TestPairs,
 )
 from oneshot_lightning.data.degradations import Degradation
@@ -39,8 +38,10 @@ from oneshot_lightning.data.pairs import (
     training_images,
     validation_blocks,
 )
-from oneshot_lightning.data.sampling import gradient_weighted, patch_positions, shrunk_pairs
-from oneshot_lightning.data.synthesis import fresh_crops, fresh_degradation
+from oneshot_lightning.data.registration import register_pair
+from oneshot_lightning.data.sampling import shrunk_pairs
+from oneshot_lightning.data.stream import patch_stream
+from oneshot_lightning.data.synthesis import fresh_degradation
 from oneshot_lightning.errors import InputError, require
 from oneshot_lightning.functional import (
     Box,
@@ -89,8 +90,11 @@ class OneShotDataModule(LightningDataModule):
             one photo's few hues (measured +0.7 dB for denoising at sigma 25).
         patch_sampling: ``uniform`` draws every allowed patch alike; ``gradient`` draws
             patches with more texture in their clean window more often (up to 8x a flat
-            one), as ZSSR does (``pairs.gradient_weighted``).
+            one), as ZSSR does (``sampling.gradient_weighted``).
         seed: seeds the degradation noise and the patch draw.
+        align: align a given pair's two shots before training (``data/registration.py``):
+            their motion and exposure undone, or the run refused in one line when they do
+            not show one scene.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class OneShotDataModule(LightningDataModule):
         fresh_fraction: float = 0.0,
         permute_channels: bool = False,
         patch_sampling: Literal["uniform", "gradient"] = "uniform",
+        align: bool = True,
     ) -> None:
         super().__init__()
         require(0 <= fresh_fraction <= 1, "data.fresh_fraction", "in [0, 1]", fresh_fraction)
@@ -142,6 +147,7 @@ class OneShotDataModule(LightningDataModule):
         self.clean_scales = tuple(clean_scales)
         self.augment, self.fresh_fraction = augment, fresh_fraction
         self.permute_channels, self.patch_sampling = permute_channels, patch_sampling
+        self.align = align
         #: What a training batch goes through on the device; set by ``setup("fit")``.
         self.transform = TrainingTransform()
         self.pair: TrainingPair | None = None
@@ -190,6 +196,9 @@ class OneShotDataModule(LightningDataModule):
     def setup_fit(self) -> None:
         """The training pair, its patch stream, validation pairs and blur, and the transform."""
         degraded, clean = self.load_training_pair()
+        alignment, aligned = None, False
+        if self.pair_given and self.align:
+            degraded, clean, alignment, aligned = register_pair(degraded, clean, self.scale)
         size = self.patch_size
         height, width = degraded.shape[-2:]
         require_size(height, width, size, f"one {size}x{size} patch", "training image")
@@ -197,7 +206,7 @@ class OneShotDataModule(LightningDataModule):
         made_by = None if self.pair_given else self.degradation
         blur = pair_blur(degraded, clean, self.scale, made_by)
         source = "in data.degradation" if made_by else "estimated from the pair"
-        self.pair = TrainingPair(degraded, clean, self.scale, val, blur, source)
+        self.pair = TrainingPair(degraded, clean, self.scale, val, blur, source, alignment, aligned)
         # A flipped pair is another valid pair only if the blur looks the same flipped.
         symmetric = blur is None or is_dihedral_invariant(blur.kernel)
         flips = PairedDihedral() if self.augment and symmetric else None
@@ -210,21 +219,14 @@ class OneShotDataModule(LightningDataModule):
                 )
             copy = partial(self.degrade, what="data.clean_scales")
             pairs = shrunk_pairs(degraded, clean, self.clean_scales, copy, size, self.scale)
-        # Patches never touch the held-out blocks, in the pair or in its shrunk copies.
-        positions: Sequence[Tensor | None] = patch_positions(pairs, blocks, size)
-        if self.patch_sampling == "gradient":
-            positions = gradient_weighted(pairs, positions, size, self.scale)
         fresh_count = round(self.fresh_fraction * self.batch_size)
-        fresh, synthesis = None, None
-        if fresh_count:
-            synthesis = fresh_degradation(made_by, blur)
-            fresh = fresh_crops(pairs, blocks, size, synthesis, self.scale)
-        margin = 0 if fresh is None else fresh.margin
-        steps, seed, scale = self.steps_per_epoch, self.seed, self.scale
+        synthesis = fresh_degradation(made_by, blur) if fresh_count else None
+        gradient, scale = self.patch_sampling == "gradient", self.scale
+        batches = (size, self.batch_size, self.steps_per_epoch, self.seed, scale)
+        stream = patch_stream(pairs, blocks, *batches, gradient, fresh_count, synthesis)
+        margin = 0 if stream.fresh is None else stream.fresh.margin
         self.transform = TrainingTransform(flips, self.permute_channels, synthesis, margin, scale)
-        self.train_dataset = PatchPairStream(
-            pairs, positions, size, self.batch_size, steps, seed, scale, fresh, fresh_count
-        )
+        self.train_dataset = stream
         self.val_dataset = ImagePairs(val)
 
     def validation_pairs(
@@ -243,12 +245,14 @@ class OneShotDataModule(LightningDataModule):
         if self.val_target is None:
             raise InputError("data.val_input needs data.val_target")
         degrade = partial(self.degrade, what="data.val_target")
-        return [], [given_validation_pair(self.val_input, self.val_target, self.scale, degrade)]
+        given = given_validation_pair(
+            self.val_input, self.val_target, self.scale, degrade, self.align
+        )
+        return [], [given]
 
     def training_pair(self) -> TrainingPair:
         """The training pair, its validation images and blur (after ``setup("fit")``)."""
-        if self.pair is None:
-            raise RuntimeError("the training pair is made by setup('fit')")
+        assert self.pair is not None, "the training pair is made by setup('fit')"
         return self.pair
 
     def map_training_inputs(self, transform: Callable[[Tensor], Tensor]) -> None:

@@ -23,6 +23,7 @@ from oneshot_lightning.functional import (
     convolve,
     disk_kernel,
     gaussian_kernel,
+    motion_kernel,
     quantize,
 )
 
@@ -81,6 +82,13 @@ class DefocusBlur(Blur):
 
     def __init__(self, radius: float = 3.0, border: str = "reflect") -> None:
         super().__init__(disk_kernel(radius), border)
+
+
+class MotionBlur(Blur):
+    """Straight camera motion of ``length`` pixels along ``angle`` degrees (``motion_kernel``)."""
+
+    def __init__(self, length: float = 9.0, angle: float = 0.0, border: str = "reflect") -> None:
+        super().__init__(motion_kernel(length, angle), border)
 
 
 class KernelBlur(Blur):

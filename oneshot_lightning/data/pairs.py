@@ -13,6 +13,7 @@ from torch import Tensor
 
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import read_image, read_pair
+from oneshot_lightning.data.registration import register_pair
 from oneshot_lightning.data.synthesis import degradation_blur
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import Box, holdout_blocks, mod_crop
@@ -79,15 +80,25 @@ def validation_blocks(
 
 
 def given_validation_pair(
-    val_input: str | None, val_target: str, scale: int, degrade: Callable[[Tensor], Tensor]
+    val_input: str | None,
+    val_target: str,
+    scale: int,
+    degrade: Callable[[Tensor], Tensor],
+    align: bool = False,
 ) -> tuple[Tensor, Tensor, str]:
-    """The validation pair of ``data.val_target`` (degraded by ``degrade`` without an input)."""
+    """The validation pair of ``data.val_target`` (degraded by ``degrade`` without an input).
+
+    A given pair is aligned as the training pair is when ``align`` (``data/registration.py``).
+    """
     if val_input is None:
         clean = mod_crop(read_image(val_target), scale)
         return degrade(clean), clean, "validation"
     # One value map for both files: a pair shares its range.
     degraded, clean = read_pair(val_input, val_target)
-    return degraded, check_pair(degraded, clean, f"{val_input} / {val_target}", scale), "validation"
+    clean = check_pair(degraded, clean, f"{val_input} / {val_target}", scale)
+    if align:
+        degraded, clean = register_pair(degraded, clean, scale)[:2]
+    return degraded, clean, "validation"
 
 
 def training_images(

@@ -13,7 +13,12 @@ from oneshot_lightning.functional.dihedral import (
     transpose_where,
     undo_dihedral,
 )
-from oneshot_lightning.functional.kernels import convolve, disk_kernel, gaussian_kernel
+from oneshot_lightning.functional.kernels import (
+    convolve,
+    disk_kernel,
+    gaussian_kernel,
+    motion_kernel,
+)
 from oneshot_lightning.functional.noise import (
     add_gaussian_noise,
     add_poisson_noise,
@@ -80,6 +85,7 @@ __all__ = [
     "luma",
     "match_channels",
     "mod_crop",
+    "motion_kernel",
     "noise_generator",
     "pad_for_patches",
     "patch_diversity",

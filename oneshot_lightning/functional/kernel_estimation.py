@@ -198,6 +198,14 @@ def blur_support(kernel: Tensor, threshold: float) -> Tensor:
     return connected_to_peak(kernel > threshold, (int(peak[0]), int(peak[1])))
 
 
+def unexplained_pair() -> InputError:
+    """The error for a pair that no blur explains (two scenes, or one far off the other)."""
+    return InputError(
+        "no blur kernel explains the degraded image from the clean one: give a pair of one "
+        "scene, aligned (data.input and data.target)"
+    )
+
+
 def estimate_kernel(
     degraded: Tensor,
     clean: Tensor,
@@ -238,10 +246,14 @@ def estimate_kernel(
     first = least_squares_kernel(degraded, clean, largest, regularization)
     deviation = noise_floor(first)
     taps = torch.nonzero(blur_support(first, 4 * deviation))
+    if len(taps) == 0:
+        raise unexplained_pair()
     radius = min(largest, int((taps - largest).abs().max()) + 1)
     kernel = least_squares_kernel(degraded, clean, radius, regularization)
     # Values within two deviations of zero, or apart from the smear, are estimation noise.
     kernel = torch.where(blur_support(kernel, 2 * deviation), kernel, torch.zeros_like(kernel))
+    if float(kernel.sum()) <= 0:
+        raise unexplained_pair()
     kernel = kernel / kernel.sum()
     blur = ValidConvolution(clean, radius)
     blurred = blur(kernel)

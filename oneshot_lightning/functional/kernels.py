@@ -60,6 +60,39 @@ def disk_kernel(radius: float, size: int | None = None, supersample: int = 8) ->
     return (kernel / kernel.sum()).float()
 
 
+def motion_kernel(length: float, angle: float = 0.0, samples_per_pixel: int = 16) -> Tensor:
+    """A straight camera motion of ``length`` pixels, centred, summing to 1.
+
+    The segment from ``-length / 2`` to ``+length / 2`` along the direction ``angle`` (degrees,
+    clockwise on screen from the x axis, as :func:`gaussian_kernel`) is sampled densely and
+    each sample shared among its 4 nearest pixels, so the kernel changes smoothly with both
+    parameters. The side is the smallest odd one that holds the segment and its spread.
+
+    >>> motion_kernel(5.0).shape
+    torch.Size([7, 7])
+    """
+    if length <= 0:
+        raise InputError(f"motion length must be positive, got {length}")
+    size = 2 * math.ceil(length / 2 + 1) - 1
+    centre = size // 2
+    count = max(2, math.ceil(length * samples_per_pixel))
+    steps = torch.linspace(-length / 2, length / 2, count, dtype=torch.float64)
+    theta = math.radians(angle)
+    x, y = centre + steps * math.cos(theta), centre + steps * math.sin(theta)
+    kernel = torch.zeros(size, size, dtype=torch.float64)
+    left, top = x.floor().long(), y.floor().long()
+    right_share, down_share = x - left, y - top
+    for row, col, weight in (
+        (top, left, (1 - down_share) * (1 - right_share)),
+        (top, left + 1, (1 - down_share) * right_share),
+        (top + 1, left, down_share * (1 - right_share)),
+        (top + 1, left + 1, down_share * right_share),
+    ):
+        inside = (row >= 0) & (row < size) & (col >= 0) & (col < size)
+        kernel.index_put_((row[inside], col[inside]), weight[inside], accumulate=True)
+    return (kernel / kernel.sum()).float()
+
+
 def convolve(image: Tensor, kernel: Tensor, border: str = "reflect") -> Tensor:
     """Convolve (B, C, H, W) with a (kh, kw) kernel, padding the borders by ``border``.
 

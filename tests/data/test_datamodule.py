@@ -69,6 +69,7 @@ def test_given_pair_and_validation_pair(tmp_path: Path) -> None:
         target=str(SAMPLE_IMAGE),
         val_target=str(SAMPLE_IMAGE),
         degradation=blur_noise(),
+        align=False,  # a mirror image is another scene, which alignment would refuse
     )
     data.setup("fit")
     assert data.train_dataset.pairs[0][0].shape == (3, 256, 256)

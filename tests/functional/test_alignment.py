@@ -137,6 +137,16 @@ def test_a_known_motion_and_exposure_are_recovered(
     check_alignment(found)
 
 
+def test_an_occluded_fifth_of_the_image_does_not_pull_the_fit(astronaut, coffee) -> None:
+    crop = (slice(None), slice(32, 224), slice(32, 224))
+    degraded = degrade(moved(astronaut, (2.3, -1.6), 1.0)[crop], gaussian_kernel(11, 1.6), 0.01)
+    degraded[:, 20:106, 30:116] = coffee[:, :86, :86]  # something passed in front
+    found = estimate_alignment(degraded, astronaut[crop])
+    assert found.shift == pytest.approx((2.3, -1.6), abs=0.05)
+    assert found.rotation == pytest.approx(1.0, abs=0.02)
+    assert found.gain == pytest.approx((1.0, 1.0, 1.0), abs=0.02)
+
+
 def test_a_motion_is_told_from_the_given_kernel_s_own_shift(astronaut) -> None:
     crop = (slice(None), slice(32, 224), slice(32, 224))
     degraded = degrade(moved(astronaut, (2.3, -1.6), 0.5)[crop], shake(), 0.01)

@@ -1,10 +1,12 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 from scipy import ndimage
 
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import convolve, disk_kernel, gaussian_kernel
+from oneshot_lightning.functional import convolve, disk_kernel, gaussian_kernel, motion_kernel
 
 
 def test_gaussian_kernel_is_normalised_and_shaped() -> None:
@@ -54,3 +56,21 @@ def test_disk_kernel_is_a_normalised_round_support() -> None:
 def test_disk_kernel_refuses_a_bad_radius() -> None:
     with pytest.raises(InputError, match="radius"):
         disk_kernel(0.0)
+
+
+@pytest.mark.parametrize(("length", "angle"), [(5.0, 0.0), (9.5, 30.0), (13.0, -75.0)])
+def test_a_motion_kernel_is_a_centred_segment_of_its_length(length: float, angle: float) -> None:
+    kernel = motion_kernel(length, angle).double()
+    side = kernel.shape[-1]
+    assert side % 2 == 1 and torch.isclose(kernel.sum(), torch.tensor(1.0, dtype=kernel.dtype))
+    coords = torch.arange(side, dtype=torch.float64) - side // 2
+    y, x = torch.meshgrid(coords, coords, indexing="ij")
+    # Centred: the centre of mass is the middle pixel.
+    assert abs(float((kernel * x).sum())) < 1e-6 and abs(float((kernel * y).sum())) < 1e-6
+    # Its spread along the motion is a uniform segment's, length**2 / 12, plus what sharing
+    # each sample among 4 pixels adds (at most 1/6 along each axis); across it, that alone.
+    theta = math.radians(angle)
+    along = x * math.cos(theta) + y * math.sin(theta)
+    across = -x * math.sin(theta) + y * math.cos(theta)
+    assert length**2 / 12 <= float((kernel * along**2).sum()) <= length**2 / 12 + 1 / 3
+    assert float((kernel * across**2).sum()) <= 1 / 3
