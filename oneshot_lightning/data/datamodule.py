@@ -32,19 +32,16 @@ from oneshot_lightning.data.datasets import (
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_layout
 from oneshot_lightning.data.pairs import (
-    cut_blocks,
-    given_validation_pair,
     pair_blur,
     training_images,
-    validation_blocks,
+    validation_material,
 )
 from oneshot_lightning.data.registration import register_pair
 from oneshot_lightning.data.sampling import shrunk_pairs
 from oneshot_lightning.data.stream import patch_stream
-from oneshot_lightning.data.synthesis import fresh_degradation
+from oneshot_lightning.data.synthesis import fresh_degradation, noisy_copies
 from oneshot_lightning.errors import InputError, require
 from oneshot_lightning.functional import (
-    Box,
     is_dihedral_invariant,
     noise_generator,
     require_size,
@@ -95,6 +92,10 @@ class OneShotDataModule(LightningDataModule):
         align: align a given pair's two shots before training (``data/registration.py``):
             their motion and exposure undone, or the run refused in one line when they do
             not show one scene.
+        noise_copies: whole copies of the clean image degraded anew (each with its own
+            noise, as ``fresh_fraction``'s pairs are; a first stage deconvolves them as it
+            does the pair), added to the training pairs; ``copies_share`` of the patches come
+            from them, about.
     """
 
     def __init__(
@@ -120,10 +121,14 @@ class OneShotDataModule(LightningDataModule):
         permute_channels: bool = False,
         patch_sampling: Literal["uniform", "gradient"] = "uniform",
         align: bool = True,
+        noise_copies: int = 0,
+        copies_share: float = 0.5,
     ) -> None:
         super().__init__()
         require(0 <= fresh_fraction <= 1, "data.fresh_fraction", "in [0, 1]", fresh_fraction)
         require(0 < val_fraction < 1, "data.val_fraction", "in (0, 1)", val_fraction)
+        require(0 <= copies_share < 1, "data.copies_share", "in [0, 1)", copies_share)
+        require(noise_copies >= 0, "data.noise_copies", "a count >= 0", noise_copies)
         sizes = "sizes in (0, 1] relative to the clean image"
         valid_sizes = bool(clean_scales) and all(0 < factor <= 1 for factor in clean_scales)
         require(valid_sizes, "data.clean_scales", sizes, list(clean_scales))
@@ -147,7 +152,7 @@ class OneShotDataModule(LightningDataModule):
         self.clean_scales = tuple(clean_scales)
         self.augment, self.fresh_fraction = augment, fresh_fraction
         self.permute_channels, self.patch_sampling = permute_channels, patch_sampling
-        self.align = align
+        self.align, self.noise_copies, self.copies_share = align, noise_copies, copies_share
         #: What a training batch goes through on the device; set by ``setup("fit")``.
         self.transform = TrainingTransform()
         self.pair: TrainingPair | None = None
@@ -202,7 +207,10 @@ class OneShotDataModule(LightningDataModule):
         size = self.patch_size
         height, width = degraded.shape[-2:]
         require_size(height, width, size, f"one {size}x{size} patch", "training image")
-        blocks, val = self.validation_pairs(degraded, clean)
+        given, held_out = (self.val_input, self.val_target), (self.val_blocks, self.val_fraction)
+        degrade = partial(self.degrade, what="data.val_target")
+        material = (degraded, clean, self.scale, size, held_out, given, degrade, self.align)
+        blocks, val = validation_material(*material)
         made_by = None if self.pair_given else self.degradation
         blur = pair_blur(degraded, clean, self.scale, made_by)
         source = "in data.degradation" if made_by else "estimated from the pair"
@@ -219,36 +227,22 @@ class OneShotDataModule(LightningDataModule):
                 )
             copy = partial(self.degrade, what="data.clean_scales")
             pairs = shrunk_pairs(degraded, clean, self.clean_scales, copy, size, self.scale)
+        weights = None
+        if self.noise_copies:
+            synthetic = fresh_degradation(made_by, blur)
+            copies = noisy_copies(clean, synthetic, self.noise_copies, self.seed, self.scale)
+            share = self.copies_share
+            weights = [1 - share] * len(pairs) + [share / len(copies)] * len(copies)
+            pairs += copies
         fresh_count = round(self.fresh_fraction * self.batch_size)
         synthesis = fresh_degradation(made_by, blur) if fresh_count else None
         gradient, scale = self.patch_sampling == "gradient", self.scale
         batches = (size, self.batch_size, self.steps_per_epoch, self.seed, scale)
-        stream = patch_stream(pairs, blocks, *batches, gradient, fresh_count, synthesis)
+        stream = patch_stream(pairs, blocks, *batches, gradient, fresh_count, synthesis, weights)
         margin = 0 if stream.fresh is None else stream.fresh.margin
         self.transform = TrainingTransform(flips, self.permute_channels, synthesis, margin, scale)
         self.train_dataset = stream
         self.val_dataset = ImagePairs(val)
-
-    def validation_pairs(
-        self, degraded: Tensor, clean: Tensor
-    ) -> tuple[list[Box], list[tuple[Tensor, Tensor, str]]]:
-        """The blocks held out of the training pair and the validation pairs.
-
-        Without ``val_target`` the blocks of ``pairs.validation_blocks``, cut from the pair;
-        with it, no blocks and the given validation pair.
-        """
-        if self.val_input is None and self.val_target is None:
-            (height, width), scale = degraded.shape[-2:], self.scale
-            count, fraction, size = self.val_blocks, self.val_fraction, self.patch_size
-            blocks = validation_blocks(height, width, count, fraction, size, scale)
-            return blocks, cut_blocks(degraded, clean, blocks, scale)
-        if self.val_target is None:
-            raise InputError("data.val_input needs data.val_target")
-        degrade = partial(self.degrade, what="data.val_target")
-        given = given_validation_pair(
-            self.val_input, self.val_target, self.scale, degrade, self.align
-        )
-        return [], [given]
 
     def training_pair(self) -> TrainingPair:
         """The training pair, its validation images and blur (after ``setup("fit")``)."""

@@ -55,6 +55,7 @@ class PatchPairStream(IterableDataset):
         fresh: where clean crops for fresh pairs come from, if any (``synthesis``).
         fresh_count: how many of the ``batch_size`` pairs are made afresh: the stream yields
             their clean crops as ``"fresh"``, which the data module degrades on the device.
+        weights: per pair, a factor on its share of the draw (``None``: by area alone).
     """
 
     def __init__(
@@ -68,8 +69,10 @@ class PatchPairStream(IterableDataset):
         scale: int = 1,
         fresh: FreshCrops | None = None,
         fresh_count: int = 0,
+        weights: Sequence[float] | None = None,
     ) -> None:
         self.pairs, self.positions = list(pairs), list(positions)
+        self.weights = None if weights is None else list(weights)
         self.fresh, self.fresh_count = fresh, fresh_count if fresh is not None else 0
         self.patch_size, self.batch_size, self.steps = patch_size, batch_size, steps
         self.seed, self.scale = seed, scale
@@ -94,6 +97,7 @@ class PatchPairStream(IterableDataset):
                 self.generator,
                 self.scale,
                 self.positions,
+                self.weights,
             )
             batch: Batch = {"input": degraded, "target": clean}
             if self.fresh is not None and self.fresh_count:

@@ -139,3 +139,29 @@ def pair_blur(
     if made_by is not None:
         return degradation_blur(made_by)
     return estimate_kernel(degraded, clean)
+
+
+def validation_material(
+    degraded: Tensor,
+    clean: Tensor,
+    scale: int,
+    patch_size: int,
+    blocks: tuple[int, float],
+    given: tuple[str | None, str | None],
+    degrade: Callable[[Tensor], Tensor],
+    align: bool = False,
+) -> tuple[list[Box], list[tuple[Tensor, Tensor, str]]]:
+    """The blocks held out of the training pair and the validation pairs.
+
+    Without a given validation target (``given`` = (val_input, val_target)), ``blocks`` =
+    (count, share) of the pair held out (:func:`validation_blocks`), cut from the pair; with
+    one, no blocks and the given validation pair (:func:`given_validation_pair`).
+    """
+    val_input, val_target = given
+    if val_input is None and val_target is None:
+        (height, width), (count, fraction) = degraded.shape[-2:], blocks
+        held_out = validation_blocks(height, width, count, fraction, patch_size, scale)
+        return held_out, cut_blocks(degraded, clean, held_out, scale)
+    if val_target is None:
+        raise InputError("data.val_input needs data.val_target")
+    return [], [given_validation_pair(val_input, val_target, scale, degrade, align)]

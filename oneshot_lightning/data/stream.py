@@ -24,13 +24,14 @@ def patch_stream(
     gradient: bool = False,
     fresh_count: int = 0,
     synthesis: Degradation | None = None,
+    weights: Sequence[float] | None = None,
 ) -> PatchPairStream:
     """Batches of ``batch_size`` random patch pairs from ``pairs``, away from the ``blocks``.
 
     Patches never touch the held-out blocks, in the pair (the first) or in its shrunk copies.
     With ``gradient`` they are drawn more often where the clean window has texture
     (``sampling.gradient_weighted``); ``fresh_count`` of each batch's pairs are clean crops for
-    ``synthesis`` to degrade on the device.
+    ``synthesis`` to degrade on the device; ``weights`` scale each pair's share of the draw.
     """
     positions: Sequence[Tensor | None] = patch_positions(pairs, blocks, patch_size)
     if gradient:
@@ -39,5 +40,5 @@ def patch_stream(
     if fresh_count and synthesis is not None:
         fresh = fresh_crops(pairs, blocks, patch_size, synthesis, scale)
     return PatchPairStream(
-        pairs, positions, patch_size, batch_size, steps, seed, scale, fresh, fresh_count
+        pairs, positions, patch_size, batch_size, steps, seed, scale, fresh, fresh_count, weights
     )

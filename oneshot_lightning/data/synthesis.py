@@ -17,8 +17,11 @@ from torch import Tensor, nn
 from oneshot_lightning.data.degradations import Blur, Degradation
 from oneshot_lightning.data.sampling import patch_positions
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import Box, extract_patches, transpose_where
+from oneshot_lightning.functional import Box, extract_patches, noise_generator, transpose_where
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
+
+#: Noise index of the first noisy copy: far from the indices of the pair (0) and test images.
+COPY_NOISE = 100_000
 
 
 class FreshCrops:
@@ -146,3 +149,17 @@ def fresh_crops(
     kept = [pairs[index] for index in large]
     positions = patch_positions(kept, blocks, window)
     return FreshCrops([clean for _, clean in kept], positions, margin, scale)
+
+
+def noisy_copies(
+    clean: Tensor, synthesis: Degradation, count: int, seed: int, scale: int = 1
+) -> list[tuple[Tensor, Tensor]]:
+    """``count`` pairs of the (C, s h, s w) clean image degraded anew, each with its own noise.
+
+    Whole images, so that a first stage deconvolves them as it deconvolves the pair: the
+    fresh pairs of a model with a first stage.
+    """
+    return [
+        (synthesis(clean[None], noise_generator(seed, COPY_NOISE + index), scale)[0], clean)
+        for index in range(count)
+    ]

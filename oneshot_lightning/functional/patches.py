@@ -80,6 +80,7 @@ def sample_from_pairs(
     generator: torch.Generator,
     scale: int = 1,
     positions: Sequence[Tensor | None] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Draw ``count`` aligned patch pairs from several pairs, in proportion to their areas.
 
@@ -93,6 +94,7 @@ def sample_from_pairs(
         generator: CPU generator that makes the draw reproducible.
         scale: super-resolution factor s.
         positions: per pair, its allowed corners (see :func:`sample_patch_pairs`) or None.
+        weights: per pair, a factor on its area's share (``None``: all 1).
 
     Returns:
         ((count, C, size, size), (count, C, scale * size, scale * size)), grouped by pair.
@@ -107,6 +109,8 @@ def sample_from_pairs(
         ],
         dtype=torch.float,
     )
+    if weights is not None:
+        areas = areas * torch.tensor(list(weights), dtype=torch.float)
     chosen = torch.multinomial(areas, count, replacement=True, generator=generator)
     counts = torch.bincount(chosen, minlength=len(pairs)).tolist()
     drawn = [

@@ -153,8 +153,9 @@ def test_16_bit_pair_trains_at_full_precision(tmp_path: Path) -> None:
     sharp = (read_image(SAMPLE_IMAGE).numpy() * 65000 + 123).round().astype(np.uint16)
     tifffile.imwrite(tmp_path / "sharp.tif", sharp.transpose(1, 2, 0), photometric="rgb")
     tifffile.imwrite(tmp_path / "blurred.tif", sharp.transpose(1, 2, 0) // 2, photometric="rgb")
+    # Half the exposure: aligned, the degraded side would be re-exposed; here read as stored.
     data = OneShotDataModule(
-        input=str(tmp_path / "blurred.tif"), target=str(tmp_path / "sharp.tif")
+        input=str(tmp_path / "blurred.tif"), target=str(tmp_path / "sharp.tif"), align=False
     )
     data.setup("fit")
     degraded, clean = data.train_dataset.pairs[0]

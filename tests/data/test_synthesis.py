@@ -145,3 +145,31 @@ def test_permuted_channels_stay_paired_and_reach_the_fresh_crops() -> None:
     sums_before, sums_after = before.sum(dim=(-2, -1)), out["target"][fresh].sum(dim=(-2, -1))
     torch.testing.assert_close(sums_after.sort(dim=1).values, sums_before.sort(dim=1).values)
     assert not torch.allclose(sums_after, sums_before)
+
+
+def test_noisy_copies_add_whole_pairs_with_their_own_noise_at_their_share() -> None:
+    data = OneShotDataModule(
+        degradation=Degradation(GaussianBlur(1.2, 9), noise_sigma=0.02),
+        patch_size=7,
+        batch_size=4000,
+        noise_copies=3,
+        copies_share=0.75,
+        augment=False,
+    )
+    data.setup("fit")
+    pairs = data.train_dataset.pairs
+    assert len(pairs) == 4 and all(clean is pairs[0][1] for _, clean in pairs)
+    noises = [degraded - pairs[0][1] for degraded, _ in pairs]
+    assert all(not torch.equal(noises[0], other) for other in noises[1:])  # each its own
+    assert data.train_dataset.weights == [0.25, 0.25, 0.25, 0.25]  # the pair: a quarter
+
+
+def test_pair_weights_set_their_share_of_the_draw() -> None:
+    from oneshot_lightning.functional import sample_from_pairs
+
+    # Constant images: each patch tells which pair it came from.
+    pairs = [(torch.full((1, 20, 20), float(i)), torch.zeros(1, 20, 20)) for i in range(3)]
+    generator = torch.Generator().manual_seed(0)
+    degraded, _ = sample_from_pairs(pairs, 6000, 5, generator, weights=[0.5, 0.25, 0.25])
+    shares = torch.bincount(degraded[:, 0, 0, 0].long(), minlength=3) / 6000
+    torch.testing.assert_close(shares, torch.tensor([0.5, 0.25, 0.25]), atol=0.03, rtol=0)
