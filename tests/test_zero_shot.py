@@ -119,6 +119,6 @@ def test_a_time_budget_alone_ends_the_learning_rate_schedule(photo: Path, tmp_pa
         "--trainer.max_epochs", -1, "--trainer.max_time", "00:00:00:04",
         "--trainer.default_root_dir", run)  # fmt: skip
     last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    assert last["global_step"] > 20  # several epochs ran, then the time was up
+    assert last["global_step"] > 10  # epochs ran (10 steps each), then the time was up
     lr = last["optimizer_states"][0]["param_groups"][0]["lr"]
     assert lr < 0.25 * 0.005  # the config's rate 0.005, decayed near zero (constant before)

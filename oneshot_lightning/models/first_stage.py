@@ -35,13 +35,25 @@ class Deconvolution(nn.Module):
         kernel_size: side of the largest blur kernel it holds (odd).
         pad_factor: images are padded by this times the kernel's side before the FFT.
         refills: boundary refills (``functional.deconvolution.wiener_deconvolve``).
+        sharpness: the balance tuned on the pair is divided by this: above 1, a sharper and
+            noisier first stage that leaves more of the image's detail (and of its noise) to
+            the net after it.
     """
 
     kernel: Tensor
     balance: Tensor
 
-    def __init__(self, kernel_size: int = 41, pad_factor: float = 1.0, refills: int = 5) -> None:
+    def __init__(
+        self,
+        kernel_size: int = 41,
+        pad_factor: float = 1.0,
+        refills: int = 5,
+        sharpness: float = 1.0,
+    ) -> None:
         super().__init__()
+        if sharpness <= 0:
+            raise InputError(f"model.first_stage.sharpness must be positive, got {sharpness}")
+        self.sharpness = sharpness
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise InputError(
                 f"model.first_stage.kernel_size must be a positive odd integer, got {kernel_size}"
@@ -63,7 +75,10 @@ class Deconvolution(nn.Module):
 
     @torch.no_grad()
     def tune(self, degraded: Tensor, clean: Tensor, noise_sigma: float, border: int = 8) -> float:
-        """Keep the balance that restores (B, C, H, W) ``degraded`` best; its PSNR in dB."""
+        """Keep the balance that restores (B, C, H, W) ``degraded`` best (over ``sharpness``).
+
+        Returns the PSNR, in dB, of the best balance of the grid.
+        """
         variance = max(noise_sigma, 1e-3) ** 2
         scores = {}
         for factor in BALANCE_GRID:
@@ -71,7 +86,7 @@ class Deconvolution(nn.Module):
             restored = self(degraded).clamp(0, 1)
             scores[factor] = psnr(restored, clean, border).item()
         best = max(scores, key=scores.__getitem__)
-        self.balance.fill_(best * variance)
+        self.balance.fill_(best * variance / self.sharpness)
         return scores[best]
 
     def fit_to(self, pair: TrainingPair) -> float:

@@ -11,6 +11,8 @@ TorchScript graph that restores as the module does.
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +46,16 @@ class Case:
     """One model under contract: how to build it fresh."""
 
     name: str
-    build: Callable[[], RestorationModule]
+    make: Callable[[], RestorationModule]
+
+    def build(self) -> RestorationModule:
+        """A fresh copy of the model (parsing a config takes a second: done once per case)."""
+        return copy.deepcopy(built(self))
+
+
+@functools.cache
+def built(case: Case) -> RestorationModule:
+    return case.make()
 
 
 def net_classes() -> list[type]:

@@ -40,6 +40,20 @@ def test_tuning_keeps_the_best_balance_of_the_grid() -> None:
     assert best > psnr(degraded.clamp(0, 1), clean, 8).item() + 1.0
 
 
+def test_sharpness_divides_the_tuned_balance() -> None:
+    kernel = gaussian_kernel(11, 2.0)
+    degraded, clean = blurred_crop(kernel)
+    plain, sharp = Deconvolution(kernel_size=15), Deconvolution(kernel_size=15, sharpness=4.0)
+    for stage in (plain, sharp):
+        stage.set_degradation(kernel, 0.01)
+        stage.tune(degraded, clean, 0.01)
+    assert float(sharp.balance) == pytest.approx(float(plain.balance) / 4.0)
+    # A smaller balance restores more high frequencies, so more of the noise too.
+    assert (sharp(degraded) - clean).std() > (plain(degraded) - clean).std()
+    with pytest.raises(InputError, match=r"model\.first_stage\.sharpness"):
+        Deconvolution(sharpness=0.0)
+
+
 def test_a_kernel_larger_than_its_room_names_the_setting() -> None:
     with pytest.raises(InputError, match=r"model\.first_stage\.kernel_size 7"):
         Deconvolution(kernel_size=7).set_degradation(gaussian_kernel(9, 1.5), 0.01)
