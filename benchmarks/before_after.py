@@ -1,7 +1,9 @@
 """Before/after picture: degraded (or bicubic) | restored | clean, side by side, with PSNR.
 
-    python -m benchmarks.before_after --ckpt CKPT --image IMG --out docs/images/x.png \
-        [--scale 4 | --kernel KERNEL.npy | --noise 25] [--self-ensemble]
+    python -m benchmarks.before_after --ckpt CKPT [CKPT ...] --image IMG --out docs/images/x.png \
+        [--scale 4 | --kernel KERNEL.npy | --noise 25] [--self-ensemble] [--labels A B ...]
+
+Several checkpoints give one restored panel each, in order, named by ``--labels``.
 
 Scale 1: the image is degraded like the deblurring benchmark (Gaussian sigma 1.6, 15x15, or
 the blur kernel ``--kernel``, e.g. one of Levin et al.'s camera-shake kernels; noise 0.01,
@@ -36,7 +38,8 @@ from oneshot_lightning.functional import mod_crop
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--ckpt", type=Path, required=True)
+    parser.add_argument("--ckpt", type=Path, nargs="+", required=True)
+    parser.add_argument("--labels", nargs="+", help="one per checkpoint (default: restored)")
     parser.add_argument("--image", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scale", type=int, default=1)
@@ -47,13 +50,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.noise is not None and (args.kernel is not None or args.scale != 1):
         parser.error("--noise is a denoising picture: leave out --kernel and --scale")
+    if args.labels is None:
+        args.labels = ["restored"] * len(args.ckpt)
+    if len(args.labels) != len(args.ckpt):
+        parser.error(f"--labels needs one name per --ckpt ({len(args.ckpt)})")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Degrade the image, restore it, write the three panels with their PSNR."""
     args = parse_args(argv)
-    model = load_model(args.ckpt, args.self_ensemble)
+    models = [load_model(ckpt, args.self_ensemble) for ckpt in args.ckpt]
     if args.noise is not None:
         task = Task(Degradation(noise_sigma=args.noise / 255), 1, [], "denoising")
         baseline, label, metric = identity, "noisy", "psnr"
@@ -76,17 +83,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         degraded_file = write_image(Path(folder) / "degraded.png", degraded)
         scores = [
             evaluate_pair(method, degraded_file, args.image, task)[metric]
-            for method in (baseline_model(baseline, task), model)
+            for method in (baseline_model(baseline, task), *models)
         ]
     with torch.inference_mode():
-        restored = model.restore(degraded[None])[0]
+        restored = [model.restore(degraded[None])[0] for model in models]
     panels = [
         (baseline(degraded[None])[0], f"{label} {scores[0]:.2f} dB"),
-        (restored, f"restored {scores[1]:.2f} dB"),
+        *(
+            (image, f"{name} {score:.2f} dB")
+            for image, name, score in zip(restored, args.labels, scores[1:], strict=True)
+        ),
         (clean, "clean"),
     ]
     width, height = clean.shape[-1], clean.shape[-2]
-    canvas = Image.new("RGB", (3 * width + 8, height + 18), "white")
+    count = len(panels)
+    canvas = Image.new("RGB", (count * width + 4 * (count - 1), height + 18), "white")
     draw = ImageDraw.Draw(canvas)
     for index, (image, text) in enumerate(panels):
         canvas.paste(Image.fromarray(to_uint8(image)).convert("RGB"), (index * (width + 4), 18))
