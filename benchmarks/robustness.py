@@ -19,6 +19,9 @@ PSNR/SSIM, ``--border`` pixels shaved, 8-bit outputs, by the package's test loop
     python -m benchmarks.robustness --data ../shared/data --chains second-shot \\
         --fit-args "--data.align false" --label "deblur, not aligned"
 
+``--reuse LABEL`` trains nothing: it restores with the checkpoints an earlier run with that
+label left in ``--out`` (e.g. the same models scored again with ``--self-ensemble``).
+
 Baseline rows are kept in ``<out>/<chain>/baselines.json`` and reused by a later run with the
 same photos and seed (CBM3D takes most of a chain's time).
 Writes ``<out>/robustness.md`` and ``<out>/robustness.json``.
@@ -212,10 +215,15 @@ def run_chain(name: str, chain: Chain, args: argparse.Namespace, photos: list[Pa
         seconds = time.perf_counter() - start
         baselines = {"key": key, "rows": rows, "settings": settings, "seconds": seconds}
         cache.write_text(json.dumps(baselines, indent=2))
-    run_dir = work / "runs" / args.label.replace(" ", "_").replace(",", "")
-    checkpoint, seconds = train(
-        config_path(args.config), (pair_input, pair_target), args.budget, run_dir, args.fit_args
-    )
+    run_dir = work / "runs" / run_name(args.reuse or args.label)
+    if args.reuse:
+        checkpoint, seconds = run_dir / "checkpoints" / "best.ckpt", 0.0
+        if not checkpoint.is_file():
+            raise SystemExit(f"--reuse {args.reuse}: no {checkpoint}; run that label first")
+    else:
+        checkpoint, seconds = train(
+            config_path(args.config), (pair_input, pair_target), args.budget, run_dir, args.fit_args
+        )
     learned = scores_per_image(load_model(checkpoint, args.self_ensemble), test_set, task)
     alignment = run_dir / "alignment.json"
     return {
@@ -226,6 +234,11 @@ def run_chain(name: str, chain: Chain, args: argparse.Namespace, photos: list[Pa
         "train_seconds": seconds,
         "alignment": json.loads(alignment.read_text()) if alignment.is_file() else None,
     }
+
+
+def run_name(label: str) -> str:
+    """The run folder's name for a row label."""
+    return label.replace(" ", "_").replace(",", "")
 
 
 def mean_psnr(rows: dict[str, dict[str, float]]) -> float:
@@ -317,6 +330,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--border", type=int, default=8, help="metric border")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--self-ensemble", action="store_true", help="restore with x8")
+    parser.add_argument("--reuse", help="restore with the checkpoints of this label's run")
     parser.add_argument("--out", type=Path, default=Path("bench_out/robustness"))
     args = parser.parse_args(argv)
     available = zoo(args.data / "kernels" / "levin09")
