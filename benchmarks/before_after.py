@@ -58,7 +58,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Degrade the image, restore it, write the three panels with their PSNR."""
+    """Degrade the image, restore it with each checkpoint, write the panels with their PSNR."""
     args = parse_args(argv)
     models = [load_model(ckpt, args.self_ensemble) for ckpt in args.ckpt]
     if args.noise is not None:

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from oneshot_lightning.errors import InputError
+from oneshot_lightning.errors import require
 from oneshot_lightning.functional import dihedral
 from oneshot_lightning.functional.deconvolution import wiener_deconvolve
 from oneshot_lightning.functional.kernels import embed_kernel, trim_kernel
@@ -51,14 +51,10 @@ class Deconvolution(nn.Module):
         sharpness: float = 1.0,
     ) -> None:
         super().__init__()
-        if sharpness <= 0:
-            raise InputError(f"model.first_stage.sharpness must be positive, got {sharpness}")
-        self.sharpness = sharpness
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise InputError(
-                f"model.first_stage.kernel_size must be a positive odd integer, got {kernel_size}"
-            )
-        self.pad_factor, self.refills = pad_factor, refills
+        odd = kernel_size >= 1 and kernel_size % 2 == 1
+        require(odd, "model.first_stage.kernel_size", "a positive odd integer", kernel_size)
+        require(sharpness > 0, "model.first_stage.sharpness", "positive", sharpness)
+        self.pad_factor, self.refills, self.sharpness = pad_factor, refills, sharpness
         identity = torch.zeros(kernel_size, kernel_size)
         identity[kernel_size // 2, kernel_size // 2] = 1
         self.register_buffer("kernel", identity)
