@@ -7,7 +7,8 @@ Which images make the training pair:
 - ``input`` alone (zero-shot mode): the degraded photo stands in for the clean image and
   ``degradation`` degrades it once more; the model learns to undo that step and is then
   applied to the photo itself (internal learning, as in ZSSR; for super-resolution the photo
-  is the high-resolution side, its bicubic downscale the low-resolution one);
+  is the high-resolution side, its bicubic downscale the low-resolution one); with
+  ``first_pass``, the noisy photo denoised once by it is the clean side;
 - neither: the bundled sample is the clean image.
 """
 
@@ -30,8 +31,10 @@ from oneshot_lightning.data.datasets import (
     TestPairs,
 )
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_layout
+from oneshot_lightning.data.first_pass import FirstPass, zero_shot_denoising
+from oneshot_lightning.data.io import list_images, read_image, read_layout
 from oneshot_lightning.data.pairs import (
+    SAMPLE_IMAGE,
     pair_blur,
     training_images,
     validation_material,
@@ -55,47 +58,39 @@ class OneShotDataModule(LightningDataModule):
     Which images make the pair: see the module's docstring.
 
     Args:
-        input: the degraded training image (with ``target``), or the only image (zero-shot).
-        target: the clean training image.
+        input, target: the degraded and clean training images; ``input`` alone: zero-shot.
         degradation: how to degrade the clean image (training, zero-shot, and test targets
             without inputs).
         val_input, val_target: a validation pair; without it, parts of the training pair
             are held out (``pairs.validation_blocks``): no training patch touches them.
-        val_fraction: the share of the training pair that is held out.
-        val_blocks: how many squares are held out, spread over the pair.
+        val_fraction, val_blocks: the share of the pair held out, in how many squares.
         test_input, test_target: folders or files, paired by file name (stem).
         scale: super-resolution factor s: inputs are s times smaller than targets, which
             are cropped to multiples of s (1 for deblurring).
         predict: image files or folders to restore; in zero-shot mode ``input`` by default.
         clean_scales: sizes, relative to the clean image, of the copies (MATLAB bicubic,
             antialiased) that the pair made by ``degradation`` is drawn from, each degraded
-            the same way, patches in proportion to area; e.g. ``[1.0, 0.8, 0.6]`` adds
-            smaller views of the same scene (ZSSR's "HR fathers"). The default is the image
-            alone.
+            the same way, patches in proportion to area; e.g. ``[1.0, 0.8, 0.6]`` (ZSSR's
+            "HR fathers"). The default is the image alone.
         patch_size: side of the input patches in pixels (set from the model by the CLI).
-        batch_size: patch pairs per training step.
-        steps_per_epoch: training steps between validations.
-        augment: random flips/transposes of the training patches: of both sides of a pair
-            when its blur is symmetric (else a flipped pair would show another blur), and of
-            the clean crops of fresh pairs before they are degraded.
-        fresh_fraction: share of each training batch made afresh at every step: clean
-            crops degraded by ``degradation``, or for a given pair by its estimated blur and
-            noise (``blur_estimate``), with new noise each time (``data/synthesis.py``).
-        permute_channels: put the colour channels of each training patch (and fresh crop)
-            in a random order, the same for both sides of a pair: valid when the
-            degradation treats every channel alike (noise, blur); teaches colour nets from
-            one photo's few hues (measured +0.7 dB for denoising at sigma 25).
+        batch_size, steps_per_epoch: patch pairs per training step; steps per validation.
+        augment: random flips/transposes of both sides of a pair when its blur is symmetric,
+            and of the clean crops of fresh pairs before they are degraded.
+        fresh_fraction: share of each batch made afresh at every step: clean crops degraded
+            by ``degradation`` or the given pair's estimated blur and noise, new noise each
+            time (``data/synthesis.py``).
+        permute_channels: the colour channels of each training patch (and fresh crop) in a
+            random order, the same for both sides: valid when the degradation treats every
+            channel alike; teaches colour nets from one photo's few hues (+0.7 dB, sigma 25).
         patch_sampling: ``uniform`` draws every allowed patch alike; ``gradient`` draws
-            patches with more texture in their clean window more often (up to 8x a flat
-            one), as ZSSR does (``sampling.gradient_weighted``).
+            textured patches up to 8x as often as flat ones (``sampling.gradient_weighted``).
         seed: seeds the degradation noise and the patch draw.
-        align: align a given pair's two shots before training (``data/registration.py``):
-            their motion and exposure undone, or the run refused in one line when they do
-            not show one scene.
-        noise_copies: whole copies of the clean image degraded anew (each with its own
-            noise, as ``fresh_fraction``'s pairs are; a first stage deconvolves them as it
-            does the pair), added to the training pairs; ``copies_share`` of the patches come
-            from them, about.
+        align: align a given pair's two shots (motion, exposure) before training, or refuse
+            a pair of two scenes in one line (``data/registration.py``).
+        noise_copies: whole copies of the clean image degraded anew, each with its own noise
+            (a first stage deconvolves them as it does the pair), added to the training
+            pairs; ``copies_share`` of the patches come from them, about.
+        first_pass: what denoises the noisy photo into its pair's clean side (``first_pass.py``).
     """
 
     def __init__(
@@ -123,6 +118,7 @@ class OneShotDataModule(LightningDataModule):
         align: bool = True,
         noise_copies: int = 0,
         copies_share: float = 0.5,
+        first_pass: FirstPass | None = None,
     ) -> None:
         super().__init__()
         require(0 <= fresh_fraction <= 1, "data.fresh_fraction", "in [0, 1]", fresh_fraction)
@@ -142,7 +138,9 @@ class OneShotDataModule(LightningDataModule):
             "val_blocks": val_blocks,
         }.items():
             require(value >= 1, f"data.{name}", "a positive integer", value)
-        self.save_hyperparameters(ignore=["degradation"])
+        require(first_pass is None or scale == 1, "data.scale", "1 with data.first_pass", scale)
+        require(not (first_pass and target), "data.target", "unset with data.first_pass", target)
+        self.save_hyperparameters(ignore=["degradation", "first_pass"])
         self.input, self.target, self.degradation = input, target, degradation
         self.val_input, self.val_target, self.val_fraction = val_input, val_target, val_fraction
         self.val_blocks = val_blocks
@@ -153,6 +151,8 @@ class OneShotDataModule(LightningDataModule):
         self.augment, self.fresh_fraction = augment, fresh_fraction
         self.permute_channels, self.patch_sampling = permute_channels, patch_sampling
         self.align, self.noise_copies, self.copies_share = align, noise_copies, copies_share
+        self.first_pass, self.noise_source = first_pass, "in data.degradation"
+        self.first_pass_made: tuple[Tensor, Degradation, str] | None = None  # made once
         #: What a training batch goes through on the device; set by ``setup("fit")``.
         self.transform = TrainingTransform()
         self.pair: TrainingPair | None = None
@@ -169,10 +169,15 @@ class OneShotDataModule(LightningDataModule):
 
     def load_training_pair(self) -> tuple[Tensor, Tensor]:
         """The (degraded, clean) training images, each (C, H, W) (see the module docstring)."""
+        if self.first_pass is not None:
+            photo, noise = read_image(self.input or SAMPLE_IMAGE), self.degradation
+            made = self.first_pass_made or zero_shot_denoising(photo, self.first_pass, noise)
+            clean, self.degradation, self.noise_source = self.first_pass_made = made
+            return self.degrade(clean, what="data.input"), clean
         if self.zero_shot and self.degradation is None:
             raise InputError(
-                "data.input alone (zero-shot mode) needs data.degradation, the known "
-                "degradation of the photo, or data.target, its clean version"
+                "data.input alone (zero-shot mode) needs data.degradation (the photo's known "
+                "degradation), data.first_pass (a noisy photo) or data.target (its clean one)"
             )
         return training_images(self.input, self.target, self.scale, self.degrade)
 
@@ -213,7 +218,7 @@ class OneShotDataModule(LightningDataModule):
         blocks, val = validation_material(*material)
         made_by = None if self.pair_given else self.degradation
         blur = pair_blur(degraded, clean, self.scale, made_by)
-        source = "in data.degradation" if made_by else "estimated from the pair"
+        source = self.noise_source if made_by else "estimated from the pair"
         self.pair = TrainingPair(degraded, clean, self.scale, val, blur, source, alignment, aligned)
         # A flipped pair is another valid pair only if the blur looks the same flipped.
         symmetric = blur is None or is_dihedral_invariant(blur.kernel)

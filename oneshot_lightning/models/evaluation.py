@@ -76,14 +76,18 @@ class WholeImageSteps(LightningModule):
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
         return restore_once(image, self.net, self.first_stage, self.restore_settings.tile_size)
 
+    def validation_pair(self, degraded: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
+        """What validation scores for a (B, C, H, W) pair: (restored, reference), unshaved."""
+        return self.restore_step(degraded), clean
+
     def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """Restore one whole validation image, update ``val/`` metrics; the restoration.
 
         Returned for callbacks (``on_validation_batch_end``), e.g. the sample pictures.
         """
-        restored = self.restore_step(batch["input"])
+        restored, reference = self.validation_pair(batch["input"], batch["target"])
         border = self.metric_border
-        self.val_metrics.update(shave(restored, border), shave(batch["target"], border))
+        self.val_metrics.update(shave(restored, border), shave(reference, border))
         return restored
 
     def on_validation_epoch_end(self) -> None:
@@ -107,9 +111,10 @@ class WholeImageSteps(LightningModule):
         was_training = self.training
         self.eval()
         for batch in batches:
-            restored = self.restore_step(batch["input"].to(self.device))
-            target = batch["target"].to(self.device)
-            metrics.update(shave(restored, self.metric_border), shave(target, self.metric_border))
+            pair = batch["input"].to(self.device), batch["target"].to(self.device)
+            restored, reference = self.validation_pair(*pair)
+            border = self.metric_border
+            metrics.update(shave(restored, border), shave(reference, border))
         self.train(was_training)
         return {name: value.item() for name, value in metrics.compute().items()}
 

@@ -14,6 +14,7 @@ from oneshot_lightning.models.nets.protocol import (
     restoration_net,
 )
 from oneshot_lightning.models.nets.rnn import RNNSparseCoder
+from oneshot_lightning.models.nets.shallow import ShallowDenoiser
 from oneshot_lightning.models.nets.unet import UNet
 from oneshot_lightning.models.nets.unrolled import UnrolledDeconvolution
 from oneshot_lightning.models.nets.upsampled import BicubicInput
@@ -26,6 +27,7 @@ __all__ = [
     "RNNPatch2Patch",
     "RNNSparseCoder",
     "RestorationNet",
+    "ShallowDenoiser",
     "UNet",
     "UnrolledDeconvolution",
     "WholeImageNet",
