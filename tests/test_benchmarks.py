@@ -147,3 +147,21 @@ def test_teacher_study_statistics() -> None:
     upscaled = baselines.bicubic(low[None], 2)
     assert input_psnr(low, clean, 2) == pytest.approx(psnr(upscaled, clean[None]).item())
     assert input_psnr(clean, clean, 1) > 80
+
+
+def test_zero_shot_denoise_report_gives_the_worst_image_against_bm3d() -> None:
+    from benchmarks import zero_shot_denoise as zsd
+
+    rows = {
+        zsd.NOISY: {"a": {"psnr": 20.0, "ssim": 0.3}, "b": {"psnr": 21.0, "ssim": 0.4}},
+        zsd.BM3D: {"a": {"psnr": 30.0, "ssim": 0.8}, "b": {"psnr": 31.0, "ssim": 0.9}},
+        "zero_shot_denoise": {
+            "a": {"psnr": 29.0, "ssim": 0.7, "seconds": 50.0},
+            "b": {"psnr": 28.0, "ssim": 0.6, "seconds": 58.0},
+        },
+    }
+    lines = zsd.summary("set", 25, rows)
+    learned = next(line for line in lines if line.startswith("| zero_shot_denoise"))
+    # Mean 28.50, -2.00 against BM3D on average, worst image b at -3.00, 54 s (max 58).
+    assert learned == "| zero_shot_denoise | 28.50 | 0.6500 | -2.00 | b -3.00 | 54 (max 58) |"
+    assert "| b | 21.00 | 31.00 | 28.00 |" in lines
