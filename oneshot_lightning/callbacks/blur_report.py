@@ -59,10 +59,9 @@ class BlurReport(Callback):
         pair = pl_module.training_pair if isinstance(pl_module, RestorationModule) else None
         if not self.save or pair is None or pair.blur is None:
             return
-        blur = pair.blur
-        if blur.kernel.numel() == 1 and blur.noise_sigma == 0 and blur.poisson_peak is None:
-            return  # a pair that differs by nothing (zero-shot denoising): nothing to say
         estimate, how = pair.blur, pair.blur_source
+        if estimate.kernel.numel() == 1 and not estimate.noise_sigma and not estimate.poisson_peak:
+            return  # a pair that differs by nothing (zero-shot denoising): nothing to say
         height, width = estimate.kernel.shape
         sigma = estimate.noise_sigma
         where = ""

@@ -72,10 +72,10 @@ def zero_shot_denoising(
     """
     if degradation is not None and (degradation.noise_sigma or degradation.poisson_peak):
         noise, source = degradation, "in data.degradation"
+        sigma = degradation.noise_sigma or blind_deviation(photo)
     else:
-        noise = Degradation(noise_sigma=blind_deviation(photo))
-        source = "estimated from the noisy photo alone"
-    sigma = noise.noise_sigma or blind_deviation(photo)
+        sigma = blind_deviation(photo)
+        noise, source = Degradation(noise_sigma=sigma), "estimated from the noisy photo alone"
     if sigma < 0.5 / 255:
         raise InputError(
             f"data.first_pass: the photo shows no noise to remove (sigma {255 * sigma:.2f}/255 "

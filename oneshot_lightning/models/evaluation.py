@@ -85,9 +85,15 @@ class WholeImageSteps(LightningModule):
 
         Returned for callbacks (``on_validation_batch_end``), e.g. the sample pictures.
         """
-        restored, reference = self.validation_pair(batch["input"], batch["target"])
+        return self.score_validation(self.val_metrics, batch["input"], batch["target"])
+
+    def score_validation(
+        self, metrics: MetricCollection, degraded: Tensor, clean: Tensor
+    ) -> Tensor:
+        """Update ``metrics`` with :meth:`validation_pair`, shaved; the restoration."""
+        restored, reference = self.validation_pair(degraded, clean)
         border = self.metric_border
-        self.val_metrics.update(shave(restored, border), shave(reference, border))
+        metrics.update(shave(restored, border), shave(reference, border))
         return restored
 
     def on_validation_epoch_end(self) -> None:
@@ -112,9 +118,7 @@ class WholeImageSteps(LightningModule):
         self.eval()
         for batch in batches:
             pair = batch["input"].to(self.device), batch["target"].to(self.device)
-            restored, reference = self.validation_pair(*pair)
-            border = self.metric_border
-            metrics.update(shave(restored, border), shave(reference, border))
+            self.score_validation(metrics, *pair)
         self.train(was_training)
         return {name: value.item() for name, value in metrics.compute().items()}
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from oneshot_lightning.errors import require
+from oneshot_lightning.functional import pad_for_patches
 
 
 class ShallowDenoiser(nn.Module):
@@ -43,7 +43,7 @@ class ShallowDenoiser(nn.Module):
 
     def forward(self, patches: Tensor) -> Tensor:
         """(N, C, p, p) -> (N, C, p, p), borders reflected as for whole images."""
-        return self.forward_valid(F.pad(patches, (2, 2, 2, 2), mode="reflect"))
+        return self.forward_valid(pad_for_patches(patches, self.context))
 
     def forward_valid(self, image: Tensor) -> Tensor:
         """(B, C, h + 4, w + 4) -> (B, C, h, w): each output from its 5x5 input window."""
