@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from PIL import Image
 from torch import Tensor
 
@@ -99,3 +100,19 @@ def task_data(
         targets, _ = set_images(args.data / set_name, train_clean)
         sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)
     return train_input, train_clean, sets
+
+
+#: The validation photos (scikit-image's), none of them in a benchmark set.
+PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry"]
+
+
+def validation_photos(folder: Path, side: int = 500) -> Path:
+    """``PHOTOS`` centre-cropped to at most ``side`` x ``side``, as PNGs in ``folder``."""
+    import skimage.data  # the dev extra's
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PHOTOS:
+        image = torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1) / 255
+        top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
+        write_image(folder / f"{name}.png", image[:, top : top + side, left : left + side])
+    return folder

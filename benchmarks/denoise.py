@@ -3,11 +3,14 @@
 For each noise level (Gaussian, sigma in 8-bit grey levels, clipped to [0, 1] and saved as
 8 bits, as a camera file holds it) and each family: grey (Set12, BSD68; the training pair is
 the luma of ``--train-image``, ITU-R 601 as Pillow makes it) and colour (Kodak24 without the
-training image), in the same run: the noisy input; BM3D told the true sigma (the ``bm3d``
-package, ``bm3d_rgb`` for colour: ``pip install bm3d``); scikit-image's non-local means with
-its own noise estimate (h = 0.8 sigma, 5x5 patches, 13x13 search, the documented example's
-settings); and each config trained on the pair through the CLI (grey: one-channel net).
+training image; ``photos``, the validation photos unlike the sets of
+``benchmarks/zero_shot_denoise.py``), in the same run: the noisy input; BM3D told the true
+sigma (the ``bm3d`` package, ``bm3d_rgb`` for colour: ``pip install bm3d``); scikit-image's
+non-local means with its own noise estimate (h = 0.8 sigma, 5x5 patches, 13x13 search, the
+documented example's settings); and each config trained on the pair through the CLI (grey:
+one-channel net).
 Metrics: PSNR/SSIM on all channels, no border, 8-bit outputs, by the package's test loop.
+Under each table, every learned row's worst image against BM3D, per set.
 
 The classical methods run in ``--workers`` processes (one thread each) before any training,
 so trainings and restores are timed alone; their seconds per MP are measured in the worker.
@@ -32,24 +35,26 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.baselines import identity, score_baselines
+from benchmarks.baselines import baseline_model, identity, score_baselines
 from benchmarks.degraded_sets import (
     TRAIN_IMAGE,
     DegradedSet,
     degrade_set,
     degrade_training_image,
     set_images,
+    validation_photos,
 )
 from benchmarks.reports import machine, markdown_table, method_table
-from benchmarks.scoring import Scores, evaluate
+from benchmarks.scoring import Scores, per_image
 from benchmarks.tasks import Task
 from benchmarks.training import config_path, config_problem, load_model, train
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.io import list_images, read_image, write_image
+from oneshot_lightning.models import RestorationModule
 
 SIGMAS = [15, 25, 50]
 #: Test sets of each family, folders of ``--data``.
-FAMILIES = {"grey": ["set12", "bsd68"], "colour": ["kodak24"]}
+FAMILIES = {"grey": ["set12", "bsd68"], "colour": ["kodak24", "photos"]}
 BM3D, NLM, NOISY = "BM3D (true sigma)", "non-local means (estimated sigma)", "noisy input"
 
 
@@ -157,6 +162,33 @@ def score_outputs(
     return rows
 
 
+def image_psnrs(
+    model: RestorationModule, sets: dict[str, DegradedSet], task: Task
+) -> tuple[Scores, dict[str, dict[str, float]]]:
+    """``model``'s means per set, and each image's PSNR: ({set: means}, {set: {image: dB}})."""
+    scored = {name: per_image(model, test, task) for name, test in sets.items()}
+    means = {name: means for name, (means, _) in scored.items()}
+    psnrs = {name: {n: r["psnr"] for n, r in rows.items()} for name, (_, rows) in scored.items()}
+    return means, psnrs
+
+
+def worst_lines(
+    learned: dict[str, dict[str, dict[str, float]]], bm3d: dict[str, dict[str, float]]
+) -> list[str]:
+    """Per learned row and set, the image furthest below BM3D (or least above it)."""
+    lines = []
+    for label, by_set in learned.items():
+        for set_name, psnrs in by_set.items():
+            gaps = {image: psnr - bm3d[set_name][image] for image, psnr in psnrs.items()}
+            image = min(gaps, key=gaps.__getitem__)
+            mean = float(np.mean(list(gaps.values())))
+            lines.append(
+                f"- {label} on {set_name}: worst image {image} {gaps[image]:+.2f} dB against "
+                f"BM3D (mean {mean:+.2f})"
+            )
+    return lines
+
+
 def grey_copy(path: Path, folder: Path) -> Path:
     """The luma (Pillow's ITU-R 601 "L") of an image, as ``<folder>/<name>``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -181,11 +213,20 @@ def run_level(
     train_input = degrade_training_image(train_clean, task, work / "train", args.seed)
     sets = {}
     for set_name in FAMILIES[family]:
-        targets, _ = set_images(args.data / set_name, train_source)
+        if set_name == "photos":
+            targets = list_images(validation_photos(args.out / "photos"))
+        else:
+            targets, _ = set_images(args.data / set_name, train_source)
         sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)
     rows = {NOISY: score_baselines({NOISY: identity}, sets, task)[NOISY]}
     timing = classical_outputs(sets, sigma / 255, work, args.workers)
     rows |= score_outputs(sets, work, task, timing)
+    bm3d_outputs = {
+        name: DegradedSet(work / name / "method0", test.targets, test.megapixels)
+        for name, test in sets.items()
+    }
+    _, bm3d_images = image_psnrs(baseline_model(identity, task), bm3d_outputs, task)
+    learned_images = {}
     train_seconds = {}
     channels = ["--model.net.init_args.channels", "1"] if family == "grey" else []
     for config in args.configs:
@@ -199,11 +240,12 @@ def run_level(
         )
         train_seconds[label] = seconds
         model = load_model(checkpoint)
-        rows[label] = {s: evaluate(model, test, task) for s, test in sets.items()}
+        rows[label], learned_images[label] = image_psnrs(model, sets, task)
         if args.self_ensemble:
             model.self_ensemble = True
-            rows[f"{label} x8"] = {s: evaluate(model, test, task) for s, test in sets.items()}
+            rows[f"{label} x8"], learned_images[f"{label} x8"] = image_psnrs(model, sets, task)
     lines = method_table(f"{family}, sigma {sigma}", task, list(sets), rows)
+    lines += ["", *worst_lines(learned_images, bm3d_images)]
     notes = "".join(f"training {name} {seconds:.0f} s; " for name, seconds in train_seconds.items())
     notes += f"training pair: {train_input.name} (noisy) / {train_clean}"
     results = {"rows": rows, "train_seconds": train_seconds, "sets": list(sets)}

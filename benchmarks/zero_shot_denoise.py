@@ -23,34 +23,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
-from benchmarks.degraded_sets import degrade_set
-from benchmarks.denoise import BM3D, METHODS, classical_outputs
+from benchmarks.degraded_sets import degrade_set, validation_photos
+from benchmarks.denoise import BM3D, METHODS, NOISY, classical_outputs
 from benchmarks.reports import machine, markdown_table
 from benchmarks.scoring import evaluate_pair
 from benchmarks.tasks import Task
 from benchmarks.training import config_path, load_model
 from oneshot_lightning.cli import main as oneshot
 from oneshot_lightning.data.degradations import Degradation
-from oneshot_lightning.data.io import list_images, read_image, write_image
+from oneshot_lightning.data.io import list_images, read_image
 from oneshot_lightning.metrics import psnr, ssim
-
-#: The validation photos (scikit-image's), none of them in a benchmark set.
-PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry"]
-NOISY = "noisy input"
-
-
-def validation_photos(folder: Path, side: int = 500) -> Path:
-    """``PHOTOS`` centre-cropped to at most ``side`` x ``side``, as PNGs in ``folder``."""
-    import skimage.data  # the dev extra's
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in PHOTOS:
-        image = torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1) / 255
-        top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
-        write_image(folder / f"{name}.png", image[:, top : top + side, left : left + side])
-    return folder
 
 
 def file_scores(output: Path, clean: Path) -> dict[str, float]:

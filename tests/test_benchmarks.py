@@ -165,3 +165,14 @@ def test_zero_shot_denoise_report_gives_the_worst_image_against_bm3d() -> None:
     # Mean 28.50, -2.00 against BM3D on average, worst image b at -3.00, 54 s (max 58).
     assert learned == "| zero_shot_denoise | 28.50 | 0.6500 | -2.00 | b -3.00 | 54 (max 58) |"
     assert "| b | 21.00 | 31.00 | 28.00 |" in lines
+
+
+def test_denoise_report_gives_each_rows_worst_image_against_bm3d() -> None:
+    from benchmarks import denoise
+
+    bm3d = {"kodak24": {"a": 30.0, "b": 31.0}, "photos": {"c": 32.0}}
+    learned = {"denoise": {"kodak24": {"a": 30.5, "b": 30.0}, "photos": {"c": 32.25}}}
+    assert denoise.worst_lines(learned, bm3d) == [
+        "- denoise on kodak24: worst image b -1.00 dB against BM3D (mean -0.25)",
+        "- denoise on photos: worst image c +0.25 dB against BM3D (mean +0.25)",
+    ]

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.data.synthesis import synthesize
 from oneshot_lightning.functional import transpose_where
+from oneshot_lightning.functional.texture import luma
 
 
 class PairedDihedral(nn.Module):
@@ -58,6 +59,9 @@ class TrainingTransform:
             the batch), or ``None`` when the batch has none.
         margin: input pixels trimmed from each side of a fresh pair after degrading.
         scale: super-resolution factor s.
+        grey_share: chance that a fresh RGB crop is made grey (its luma in all three
+            channels) before it is degraded, so that one noise draw is shared by the three
+            channels, as in a grey photo stored as RGB.
     """
 
     def __init__(
@@ -67,9 +71,11 @@ class TrainingTransform:
         synthesis: nn.Module | None = None,
         margin: int = 0,
         scale: int = 1,
+        grey_share: float = 0.0,
     ) -> None:
         self.flips, self.permute_channels = flips, permute_channels
         self.synthesis, self.margin, self.scale = synthesis, margin, scale
+        self.grey_share = grey_share
 
     def __call__(self, batch: Batch) -> Batch:
         """The batch of ``input``/``target`` pairs (and ``fresh`` crops), transformed."""
@@ -86,7 +92,24 @@ class TrainingTransform:
                 fresh = reorder_channels(fresh, orders)
         if fresh is not None and self.synthesis is not None:
             self.synthesis.to(fresh.device)
-            degraded, clean = synthesize(fresh, self.synthesis, self.margin, self.scale)
+            degraded, clean = self.degrade(fresh, self.synthesis)
             batch["input"] = torch.cat([batch["input"], degraded])
             batch["target"] = torch.cat([batch["target"], clean])
         return batch
+
+    def degrade(self, crops: Tensor, synthesis: nn.Module) -> tuple[Tensor, Tensor]:
+        """(B, C, s W, s W) clean crops -> fresh (degraded, clean) pairs, a share made grey.
+
+        A grey crop is degraded as one channel and then copied into C, so that its noise is
+        the same in every channel: a colour net learns to treat equal channels as one.
+        """
+        grey = torch.rand(crops.shape[0], device=crops.device) < self.grey_share
+        if crops.shape[1] != 3 or not grey.any():
+            return synthesize(crops, synthesis, self.margin, self.scale)
+        colour_pair = synthesize(crops[~grey], synthesis, self.margin, self.scale)
+        grey_pair = synthesize(luma(crops[grey]), synthesis, self.margin, self.scale)
+        degraded, clean = (
+            torch.cat([colour, shared.expand(-1, 3, -1, -1)])
+            for colour, shared in zip(colour_pair, grey_pair)
+        )
+        return degraded, clean

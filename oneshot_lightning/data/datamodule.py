@@ -24,12 +24,7 @@ from torch.utils.data import DataLoader
 
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.data.augment import PairedDihedral, TrainingTransform
-from oneshot_lightning.data.datasets import (
-    FilesPerProcess,
-    ImageFiles,
-    ImagePairs,
-    TestPairs,
-)
+from oneshot_lightning.data.datasets import FilesPerProcess, ImageFiles, ImagePairs, TestPairs
 from oneshot_lightning.data.degradations import Degradation
 from oneshot_lightning.data.first_pass import FirstPass, zero_shot_denoising
 from oneshot_lightning.data.io import list_images, read_image, read_layout
@@ -44,11 +39,7 @@ from oneshot_lightning.data.sampling import shrunk_pairs
 from oneshot_lightning.data.stream import patch_stream
 from oneshot_lightning.data.synthesis import fresh_degradation, noisy_copies
 from oneshot_lightning.errors import InputError, require
-from oneshot_lightning.functional import (
-    is_dihedral_invariant,
-    noise_generator,
-    require_size,
-)
+from oneshot_lightning.functional import is_dihedral_invariant, noise_generator, require_size
 from oneshot_lightning.hand_over import TrainingPair
 
 
@@ -82,6 +73,8 @@ class OneShotDataModule(LightningDataModule):
         permute_channels: the colour channels of each training patch (and fresh crop) in a
             random order, the same for both sides: valid when the degradation treats every
             channel alike; teaches colour nets from one photo's few hues (+0.7 dB, sigma 25).
+        grey_share: share of the fresh crops made grey, one noise draw in all channels, so
+            that a colour denoiser also restores grey photos stored as RGB.
         patch_sampling: ``uniform`` draws every allowed patch alike; ``gradient`` draws
             textured patches up to 8x as often as flat ones (``sampling.gradient_weighted``).
         seed: seeds the degradation noise and the patch draw.
@@ -114,6 +107,7 @@ class OneShotDataModule(LightningDataModule):
         clean_scales: tuple[float, ...] = (1.0,),
         fresh_fraction: float = 0.0,
         permute_channels: bool = False,
+        grey_share: float = 0.0,
         patch_sampling: Literal["uniform", "gradient"] = "uniform",
         align: bool = True,
         noise_copies: int = 0,
@@ -123,6 +117,9 @@ class OneShotDataModule(LightningDataModule):
         super().__init__()
         require(0 <= fresh_fraction <= 1, "data.fresh_fraction", "in [0, 1]", fresh_fraction)
         require(0 < val_fraction < 1, "data.val_fraction", "in (0, 1)", val_fraction)
+        require(0 <= grey_share <= 1, "data.grey_share", "in [0, 1]", grey_share)
+        grey_made = grey_share == 0 or fresh_fraction > 0
+        require(grey_made, "data.fresh_fraction", "> 0 with data.grey_share", fresh_fraction)
         require(0 <= copies_share < 1, "data.copies_share", "in [0, 1)", copies_share)
         require(noise_copies >= 0, "data.noise_copies", "a count >= 0", noise_copies)
         sizes = "sizes in (0, 1] relative to the clean image"
@@ -150,6 +147,7 @@ class OneShotDataModule(LightningDataModule):
         self.clean_scales = tuple(clean_scales)
         self.augment, self.fresh_fraction = augment, fresh_fraction
         self.permute_channels, self.patch_sampling = permute_channels, patch_sampling
+        self.grey_share = grey_share
         self.align, self.noise_copies, self.copies_share = align, noise_copies, copies_share
         self.first_pass, self.noise_source = first_pass, "in data.degradation"
         self.first_pass_made: tuple[Tensor, Degradation, str] | None = None  # made once
@@ -245,7 +243,9 @@ class OneShotDataModule(LightningDataModule):
         batches = (size, self.batch_size, self.steps_per_epoch, self.seed, scale)
         stream = patch_stream(pairs, blocks, *batches, gradient, fresh_count, synthesis, weights)
         margin = 0 if stream.fresh is None else stream.fresh.margin
-        self.transform = TrainingTransform(flips, self.permute_channels, synthesis, margin, scale)
+        self.transform = TrainingTransform(
+            flips, self.permute_channels, synthesis, margin, scale, self.grey_share
+        )
         self.train_dataset = stream
         self.val_dataset = ImagePairs(val)
 

@@ -100,7 +100,7 @@ def sample_from_pairs(
         ((count, C, size, size), (count, C, scale * size, scale * size)), grouped by pair.
     """
     allowed = list(positions) if positions is not None else [None] * len(pairs)
-    if len(pairs) == 1:
+    if len(pairs) == 1 or count == 0:  # no draw: empty patches shaped like the first pair's
         return sample_patch_pairs(*pairs[0], count, size, generator, scale, allowed[0])
     areas = torch.tensor(
         [

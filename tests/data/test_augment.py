@@ -1,11 +1,14 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
 from oneshot_lightning.data.augment import (
     PairedDihedral,
+    TrainingTransform,
     random_channel_orders,
     reorder_channels,
 )
+from oneshot_lightning.data.degradations import Degradation
 
 
 def dihedral_group(patch: torch.Tensor) -> list[torch.Tensor]:
@@ -46,3 +49,32 @@ def test_channel_orders_are_permutations_applied_per_sample() -> None:
     assert len({tuple(order.tolist()) for order in orders}) == 6  # all 6 orders occur
     out = reorder_channels(images, orders)
     torch.testing.assert_close(out[:, :, 0, 0], orders.float(), rtol=0, atol=0)
+
+
+def test_grey_share_makes_grey_crops_with_one_noise_draw() -> None:
+    torch.manual_seed(0)
+    crops = torch.rand(200, 3, 12, 12)
+    noise = Degradation(noise_sigma=0.1, quantize=False)
+    transform = TrainingTransform(synthesis=noise, grey_share=0.3)
+    batch = transform(
+        {"input": torch.empty(0, 3, 12, 12), "target": torch.empty(0, 3, 12, 12), "fresh": crops}
+    )
+    degraded, clean = batch["input"], batch["target"]
+    assert degraded.shape == clean.shape == crops.shape
+    equal = (clean == clean[:, :1]).flatten(1).all(1)
+    # Grey crops carry the same noise in every channel; colour crops independent noise.
+    assert torch.equal(equal, (degraded == degraded[:, :1]).flatten(1).all(1))
+    assert 40 <= int(equal.sum()) <= 80  # about 30 % of 200
+    grey_clean = clean[equal, :1]
+    # Noise at the set level on the grey side, a luma: a weighted mean, less spread than RGB.
+    assert float((degraded[equal] - clean[equal]).std()) == pytest.approx(0.1, rel=0.1)
+    assert float(grey_clean.std()) < float(crops.std())
+
+
+def test_no_grey_share_keeps_colour_noise() -> None:
+    crops = torch.rand(50, 3, 8, 8)
+    transform = TrainingTransform(synthesis=Degradation(noise_sigma=0.1), grey_share=0.0)
+    batch = transform(
+        {"input": torch.empty(0, 3, 8, 8), "target": torch.empty(0, 3, 8, 8), "fresh": crops}
+    )
+    assert not (batch["input"] == batch["input"][:, :1]).flatten(1).all(1).any()

@@ -86,6 +86,8 @@ def test_given_pair_and_validation_pair(tmp_path: Path) -> None:
         ({"target": str(SAMPLE_IMAGE)}, "needs data.degradation"),
         ({"val_fraction": 1.5}, "val_fraction"),
         ({"batch_size": 0}, "batch_size"),
+        ({"grey_share": 0.2}, r"data.fresh_fraction must be > 0 with data.grey_share"),
+        ({"grey_share": 1.5, "fresh_fraction": 1.0}, r"data.grey_share must be in \[0, 1\]"),
     ],
 )
 def test_bad_settings(kwargs: dict, message: str) -> None:

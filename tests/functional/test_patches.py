@@ -77,3 +77,10 @@ def test_several_pairs_share_the_draw_by_area() -> None:
     torch.testing.assert_close(big[:, :, 0, 0], small[:, :, 0, 0])  # pairs stay aligned
     share = (small[:, 0, 0, 0] == 0).float().mean().item()
     assert share == pytest.approx(36**2 / (36**2 + 16**2), abs=0.03)
+
+
+def test_no_patches_from_several_pairs() -> None:
+    # A batch made only of fresh crops draws no patch from the pairs: empty, shaped alike.
+    pairs = [(torch.rand(3, n, n), torch.rand(3, 2 * n, 2 * n)) for n in (20, 12)]
+    small, big = sample_from_pairs(pairs, 0, 5, torch.Generator().manual_seed(0), scale=2)
+    assert small.shape == (0, 3, 5, 5) and big.shape == (0, 3, 10, 10)
