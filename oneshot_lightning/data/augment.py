@@ -106,10 +106,9 @@ class TrainingTransform:
         grey = torch.rand(crops.shape[0], device=crops.device) < self.grey_share
         if crops.shape[1] != 3 or not grey.any():
             return synthesize(crops, synthesis, self.margin, self.scale)
-        colour_pair = synthesize(crops[~grey], synthesis, self.margin, self.scale)
-        grey_pair = synthesize(luma(crops[grey]), synthesis, self.margin, self.scale)
-        degraded, clean = (
-            torch.cat([colour, shared.expand(-1, 3, -1, -1)])
-            for colour, shared in zip(colour_pair, grey_pair)
-        )
+        # Only non-empty parts: a degradation such as a JPEG round trip needs an image.
+        parts = [luma(crops[grey])] + ([crops[~grey]] if not grey.all() else [])
+        made = [synthesize(part, synthesis, self.margin, self.scale) for part in parts]
+        degraded = torch.cat([d.expand(-1, 3, -1, -1) for d, _ in made])
+        clean = torch.cat([c.expand(-1, 3, -1, -1) for _, c in made])
         return degraded, clean

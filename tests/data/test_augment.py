@@ -78,3 +78,13 @@ def test_no_grey_share_keeps_colour_noise() -> None:
         {"input": torch.empty(0, 3, 8, 8), "target": torch.empty(0, 3, 8, 8), "fresh": crops}
     )
     assert not (batch["input"] == batch["input"][:, :1]).flatten(1).all(1).any()
+
+
+def test_all_crops_grey_through_a_jpeg_chain() -> None:
+    crops = torch.rand(6, 3, 16, 16)
+    chain = Degradation(noise_sigma=0.05, jpeg_quality=80)
+    transform = TrainingTransform(synthesis=chain, grey_share=1.0)
+    empty = torch.empty(0, 3, 16, 16)
+    batch = transform({"input": empty, "target": empty.clone(), "fresh": crops})
+    assert batch["input"].shape == (6, 3, 16, 16)
+    assert (batch["input"] == batch["input"][:, :1]).all()
