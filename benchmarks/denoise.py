@@ -100,6 +100,11 @@ METHODS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 }
 
 
+def method_folder(work: Path, set_name: str, method: str) -> Path:
+    """Where ``method``'s outputs on ``set_name`` are written under ``work``."""
+    return work / set_name / f"method{list(METHODS).index(method)}"
+
+
 def run_job(job: Job) -> float:
     """Restore one file with a classical method, write the output; the seconds it took."""
     noisy = read_image(job.noisy).double().numpy()
@@ -125,9 +130,9 @@ def classical_outputs(
     Returns {method: {set: seconds per MP}}.
     """
     jobs: dict[tuple[str, str], list[Job]] = {}
-    for index, method in enumerate(METHODS):
+    for method in METHODS:
         for set_name, test_set in sets.items():
-            folder = work / set_name / f"method{index}"
+            folder = method_folder(work, set_name, method)
             jobs[method, set_name] = [
                 Job(method, noisy, folder / noisy.name, sigma)
                 for noisy in list_images(test_set.inputs)
@@ -150,9 +155,11 @@ def score_outputs(
 ) -> dict[str, Scores]:
     """The classical outputs on disk scored by the test loop, with the workers' timing."""
     rows: dict[str, Scores] = {}
-    for index, method in enumerate(METHODS):
+    for method in METHODS:
         outputs = {
-            set_name: DegradedSet(work / set_name / f"method{index}", test.targets, test.megapixels)
+            set_name: DegradedSet(
+                method_folder(work, set_name, method), test.targets, test.megapixels
+            )
             for set_name, test in sets.items()
         }
         scores = score_baselines({method: identity}, outputs, task)[method]
@@ -222,7 +229,7 @@ def run_level(
     timing = classical_outputs(sets, sigma / 255, work, args.workers)
     rows |= score_outputs(sets, work, task, timing)
     bm3d_outputs = {
-        name: DegradedSet(work / name / "method0", test.targets, test.megapixels)
+        name: DegradedSet(method_folder(work, name, BM3D), test.targets, test.megapixels)
         for name, test in sets.items()
     }
     _, bm3d_images = image_psnrs(baseline_model(identity, task), bm3d_outputs, task)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.degraded_sets import degrade_set, validation_photos
-from benchmarks.denoise import BM3D, METHODS, NOISY, classical_outputs
+from benchmarks.denoise import BM3D, NOISY, classical_outputs, method_folder
 from benchmarks.reports import machine, markdown_table
 from benchmarks.scoring import evaluate_pair
 from benchmarks.tasks import Task
@@ -65,7 +65,7 @@ def run_set(
     task = Task(Degradation(noise_sigma=sigma / 255), 1, [], f"sigma {sigma}")
     test = degrade_set(sources[: args.limit], task, work / "set", args.seed)
     classical_outputs({name: test}, sigma / 255, work, args.workers)
-    bm3d_folder = work / name / f"method{list(METHODS).index(BM3D)}"
+    bm3d_folder = method_folder(work, name, BM3D)
     rows: dict[str, dict[str, dict[str, float]]] = {NOISY: {}, BM3D: {}, args.config: {}}
     for noisy in list_images(test.inputs):
         clean = test.targets / noisy.name

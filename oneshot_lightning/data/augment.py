@@ -92,12 +92,12 @@ class TrainingTransform:
                 fresh = reorder_channels(fresh, orders)
         if fresh is not None and self.synthesis is not None:
             self.synthesis.to(fresh.device)
-            degraded, clean = self.degrade(fresh, self.synthesis)
+            degraded, clean = self.fresh_pairs(fresh, self.synthesis)
             batch["input"] = torch.cat([batch["input"], degraded])
             batch["target"] = torch.cat([batch["target"], clean])
         return batch
 
-    def degrade(self, crops: Tensor, synthesis: nn.Module) -> tuple[Tensor, Tensor]:
+    def fresh_pairs(self, crops: Tensor, synthesis: nn.Module) -> tuple[Tensor, Tensor]:
         """(B, C, s W, s W) clean crops -> fresh (degraded, clean) pairs, a share made grey.
 
         A grey crop is degraded as one channel and then copied into C, so that its noise is
