@@ -45,6 +45,10 @@ class TrainingPair:
             (``data/registration.py``); ``None`` for a pair made by ``data.degradation`` or
             when ``data.align`` is off.
         aligned: whether the images above were aligned (else they are as given).
+        downscale_kernel: (K, K) the kernel that made the degraded side of a
+            super-resolution pair (``functional.downscaling``); ``None`` for MATLAB's bicubic
+            or a given pair.
+        downscale_source: where ``downscale_kernel`` comes from, as the run's report says it.
     """
 
     degraded: Tensor
@@ -55,6 +59,8 @@ class TrainingPair:
     blur_source: str = "estimated from the pair"
     alignment: Alignment | None = None
     aligned: bool = False
+    downscale_kernel: Tensor | None = None
+    downscale_source: str = ""
 
     def require_blur(self, user: str) -> KernelEstimate:
         """The pair's blur; :class:`InputError` naming ``user`` (a setting) when it has none."""

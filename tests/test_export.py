@@ -26,7 +26,7 @@ SIZES = ((70, 131), (157, 90))
 #: Shipped configs whose graphs hold operators that ONNX (opset 17) lacks.
 NOT_ONNX = {"deblur", "rnn", "rnn_patch2patch", "unrolled"}
 #: Shipped configs that back-project their outputs: a graph cannot (predict restores them).
-BACK_PROJECTED = {"zssr_x2", "zssr_x4"}
+BACK_PROJECTED = {"zssr_x2", "zssr_x4", "zssr_blind_x2", "zssr_blind_x4"}
 needs_onnxruntime = pytest.mark.skipif(
     importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed"
 )

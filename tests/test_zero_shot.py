@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
+from oneshot_lightning.functional import (
+    bicubic_kernel,
+    downscaling_gaussian,
+    kernel_downscale,
+    quantize,
+    relative_error,
+)
 from oneshot_lightning.functional.resize import bicubic_downscale, bicubic_upscale
 from oneshot_lightning.metrics import psnr_y
 from oneshot_lightning.models import RestorationModule
@@ -122,3 +130,40 @@ def test_a_time_budget_alone_ends_the_learning_rate_schedule(photo: Path, tmp_pa
     assert last["global_step"] > 10  # epochs ran (10 steps each), then the time was up
     lr = last["optimizer_states"][0]["param_groups"][0]["lr"]
     assert lr < 0.25 * 0.005  # the config's rate 0.005, decayed near zero (constant before)
+
+
+def test_blind_fit_estimates_saves_and_back_projects_with_the_photos_kernel(
+    tmp_path: Path, cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A photo shrunk by a wide camera-like kernel: fit finds it, predict back-projects with it."""
+    truth = read_image(SAMPLE_IMAGE)[None, :, 128:384, 128:384]
+    kernel = downscaling_gaussian(2, 1.9, 1.1, 30)
+    photo = write_image(tmp_path / "photo.png", quantize(kernel_downscale(truth, kernel, 2))[0])
+    run = tmp_path / "run"
+    cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
+        "--data.degradation.init_args.downscale",
+        "oneshot_lightning.data.degradations.KernelDownscale",
+        "--model.back_projection", 4, "--trainer.default_root_dir", run)  # fmt: skip
+    said = capsys.readouterr().err
+    assert "downscaling kernel 16x16 estimated from the photo alone: Gaussian" in said
+    saved = torch.from_numpy(np.load(run / "kernel.npy")).float()
+    assert (run / "kernel.png").is_file()
+    assert relative_error(saved, kernel) < 0.5 * relative_error(bicubic_kernel(2), kernel)
+    checkpoint = run / "checkpoints" / "best.ckpt"
+    model = RestorationModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    assert torch.allclose(model.downscale_kernel, saved)
+    cli("predict", "--ckpt_path", checkpoint, "--data.predict", photo,
+        "--writer.output_dir", tmp_path / "out")  # fmt: skip
+    written = read_image(tmp_path / "out" / "photo.png")
+    low = read_image(photo)[None]
+    with torch.inference_mode():
+        expected = model.restore(low)[0]
+    assert (written - expected).abs().max() <= 0.5 / 255 + 1e-6
+    # The photo's own kernel undoes its blur: far above bicubic, and above assuming bicubic.
+    bicubic = bicubic_upscale(low, 2).clamp(0, 1)
+    model.downscale_kernel = None
+    with torch.inference_mode():
+        assumed = model.restore(low)
+    gain = psnr_y(expected[None], truth, border=2) - psnr_y(bicubic, truth, border=2)
+    assert gain.item() > 1.0
+    assert psnr_y(expected[None], truth, border=2) > psnr_y(assumed, truth, border=2) + 0.5

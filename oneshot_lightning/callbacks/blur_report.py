@@ -31,12 +31,13 @@ def kernel_picture(kernel: torch.Tensor, zoom: int = PICTURE_ZOOM) -> Image.Imag
     return Image.fromarray(np.kron(pixels, np.ones((zoom, zoom), dtype=np.uint8)))
 
 
-def save_blur(estimate: KernelEstimate, folder: Path) -> tuple[Path, Path]:
-    """Write ``kernel.npy`` and ``kernel.png`` into ``folder``; their paths."""
+def save_blur(estimate: KernelEstimate | torch.Tensor, folder: Path) -> tuple[Path, Path]:
+    """Write ``kernel.npy`` and ``kernel.png`` of a blur or kernel into ``folder``; their paths."""
+    kernel = estimate.kernel if isinstance(estimate, KernelEstimate) else estimate
     folder.mkdir(parents=True, exist_ok=True)
     array, picture = folder / "kernel.npy", folder / "kernel.png"
-    np.save(array, estimate.kernel.detach().double().cpu().numpy())
-    kernel_picture(estimate.kernel).save(picture)
+    np.save(array, kernel.detach().double().cpu().numpy())
+    kernel_picture(kernel).save(picture)
     return array, picture
 
 
@@ -44,8 +45,8 @@ class BlurReport(Callback):
     """Save the training pair's blur kernel and noise level when ``fit`` starts.
 
     The training pair's blur (``TrainingPair.blur``): estimated from a given pair, or the
-    kernel of ``data.degradation`` when that made the pair. Nothing for super-resolution,
-    whose blur is part of the downscaling.
+    kernel of ``data.degradation`` when that made the pair. For super-resolution, the
+    downscaling kernel when it is not MATLAB's bicubic (``TrainingPair.downscale_kernel``).
 
     Args:
         save: write ``kernel.npy`` and ``kernel.png`` into the run folder.
@@ -57,6 +58,8 @@ class BlurReport(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Save the kernel (rank zero), log the noise level, print one line."""
         pair = pl_module.training_pair if isinstance(pl_module, RestorationModule) else None
+        if self.save and pair is not None and pair.downscale_kernel is not None:
+            self.report_downscaling(trainer, pair.downscale_kernel, pair.downscale_source)
         if not self.save or pair is None or pair.blur is None:
             return
         estimate, how = pair.blur, pair.blur_source
@@ -80,3 +83,12 @@ class BlurReport(Callback):
         say(
             f"oneshot: {kernel} {how}{where}; noise sigma {sigma:.4f} ({255 * sigma:.2f}/255){shot}"
         )
+
+    def report_downscaling(self, trainer: Trainer, kernel: torch.Tensor, source: str) -> None:
+        """Save a super-resolution pair's downscaling kernel (rank zero); one line."""
+        where = ""
+        if trainer.is_global_zero:
+            array, picture = save_blur(kernel, Path(trainer.default_root_dir))
+            where = f" (saved as {array} and {picture.name})"
+        height, width = kernel.shape
+        say(f"oneshot: downscaling kernel {height}x{width} {source}{where}")

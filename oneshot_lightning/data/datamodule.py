@@ -7,7 +7,7 @@ Which images make the training pair:
 - ``input`` alone (zero-shot mode): the degraded photo stands in for the clean image and
   ``degradation`` degrades it once more; the model learns to undo that step and is then
   applied to the photo itself (internal learning, as in ZSSR; for super-resolution the photo
-  is the high-resolution side, its bicubic downscale the low-resolution one); with
+  is the high-resolution side, its downscale the low-resolution one); with
   ``first_pass``, the noisy photo denoised once by it is the clean side;
 - neither: the bundled sample is the clean image.
 """
@@ -31,6 +31,7 @@ from oneshot_lightning.data.io import list_images, read_image, read_layout
 from oneshot_lightning.data.pairs import (
     SAMPLE_IMAGE,
     pair_blur,
+    pair_downscaling,
     training_images,
     validation_material,
 )
@@ -127,13 +128,9 @@ class OneShotDataModule(LightningDataModule):
         require(valid_sizes, "data.clean_scales", sizes, list(clean_scales))
         sampling = patch_sampling in ("uniform", "gradient")
         require(sampling, "data.patch_sampling", "uniform or gradient", repr(patch_sampling))
-        for name, value in {
-            "scale": scale,
-            "patch_size": patch_size,
-            "batch_size": batch_size,
-            "steps_per_epoch": steps_per_epoch,
-            "val_blocks": val_blocks,
-        }.items():
+        counts = {"scale": scale, "patch_size": patch_size, "batch_size": batch_size}
+        counts |= {"steps_per_epoch": steps_per_epoch, "val_blocks": val_blocks}
+        for name, value in counts.items():
             require(value >= 1, f"data.{name}", "a positive integer", value)
         require(first_pass is None or scale == 1, "data.scale", "1 with data.first_pass", scale)
         require(not (first_pass and target), "data.target", "unset with data.first_pass", target)
@@ -177,6 +174,8 @@ class OneShotDataModule(LightningDataModule):
                 "data.input alone (zero-shot mode) needs data.degradation (the photo's known "
                 "degradation), data.first_pass (a noisy photo) or data.target (its clean one)"
             )
+        if self.degradation is not None and self.target is None:  # the photo is the clean side
+            self.degradation.fit_to(read_image(self.input or SAMPLE_IMAGE), self.scale)
         return training_images(self.input, self.target, self.scale, self.degrade)
 
     def degrade(self, clean: Tensor, index: int = 0, what: str = "data.target") -> Tensor:
@@ -217,9 +216,12 @@ class OneShotDataModule(LightningDataModule):
         made_by = None if self.pair_given else self.degradation
         blur = pair_blur(degraded, clean, self.scale, made_by)
         source = self.noise_source if made_by else "estimated from the pair"
-        self.pair = TrainingPair(degraded, clean, self.scale, val, blur, source, alignment, aligned)
-        # A flipped pair is another valid pair only if the blur looks the same flipped.
-        symmetric = blur is None or is_dihedral_invariant(blur.kernel)
+        downscaling = pair_downscaling(made_by)
+        found = (blur, source, alignment, aligned, *downscaling)
+        self.pair = TrainingPair(degraded, clean, self.scale, val, *found)
+        # A flipped pair is another valid pair only if its kernel looks the same flipped.
+        kernel = downscaling[0] if blur is None else blur.kernel
+        symmetric = kernel is None or is_dihedral_invariant(kernel)
         flips = PairedDihedral() if self.augment and symmetric else None
         pairs = [(degraded, clean)]
         if self.clean_scales != (1.0,):

@@ -22,7 +22,9 @@ from oneshot_lightning.functional import (
     bicubic_downscale,
     convolve,
     disk_kernel,
+    estimate_downscaling_kernel,
     gaussian_kernel,
+    kernel_downscale,
     motion_kernel,
     quantize,
 )
@@ -98,6 +100,40 @@ class KernelBlur(Blur):
         super().__init__(load_kernel(path), border)
 
 
+class KernelDownscale(nn.Module):
+    """Downscaling by a kernel (``functional.kernel_downscale``): a known one or the photo's own.
+
+    Args:
+        path: a ``.npy`` or grey-image kernel on the high-resolution grid, centred on the
+            block each low-resolution pixel covers (``functional.downscaling``). ``None``:
+            the kernel is estimated from the zero-shot photo when ``fit`` sets up
+            (``functional.estimate_downscaling_kernel``, blind super-resolution).
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.kernel: Tensor | None = None if path is None else load_kernel(path)
+        #: Where the kernel comes from, as the run's report says it.
+        self.source = f"read from {path}"
+
+    def estimate(self, photo: Tensor, scale: int) -> None:
+        """Estimate the kernel from the (C, H, W) low-resolution ``photo`` (unless given)."""
+        if self.path is None:
+            found = estimate_downscaling_kernel(photo, scale)
+            self.kernel = found.kernel
+            self.source = f"estimated from the photo alone: {found.description}"
+
+    def forward(self, image: Tensor, scale: int) -> Tensor:
+        """(B, C, s h, s w) -> (B, C, h, w)."""
+        if self.kernel is None:
+            raise InputError(
+                "data.degradation's downscale estimates its kernel from a zero-shot photo: give "
+                "data.input alone, or the kernel's file as downscale.init_args.path"
+            )
+        return kernel_downscale(image, self.kernel, scale)
+
+
 def jpeg_roundtrip(image: Tensor, quality: int) -> Tensor:
     """(B, C, H, W) in [0, 1] -> the same, saved as 8-bit JPEG of ``quality`` and read back."""
     decoded = []
@@ -111,7 +147,7 @@ def jpeg_roundtrip(image: Tensor, quality: int) -> Tensor:
 
 
 class Degradation(nn.Module):
-    """Blur, bicubic downscaling (for super-resolution), noise, 8-bit quantisation or JPEG.
+    """Blur, downscaling (for super-resolution), noise, 8-bit quantisation or JPEG.
 
     In camera order: the optics blur, the sensor adds photon (shot) noise, then read noise,
     and the file is 8-bit, or JPEG when ``jpeg_quality`` is set.
@@ -124,6 +160,8 @@ class Degradation(nn.Module):
             standard deviation at value v is sqrt(v / peak); none by default.
         jpeg_quality: save as JPEG of this quality (1-95) instead of plain 8 bits.
         quantize: round to 8 bits, as a saved degraded image would be.
+        downscale: how super-resolution inputs are made smaller: a :class:`KernelDownscale`,
+            or ``None`` for MATLAB-compatible bicubic (antialiased).
     """
 
     def __init__(
@@ -133,6 +171,7 @@ class Degradation(nn.Module):
         poisson_peak: float | None = None,
         jpeg_quality: int | None = None,
         quantize: bool = True,
+        downscale: KernelDownscale | None = None,
     ) -> None:
         super().__init__()
         if noise_sigma < 0:
@@ -141,7 +180,7 @@ class Degradation(nn.Module):
             raise InputError(f"poisson_peak must be positive, got {poisson_peak}")
         if jpeg_quality is not None and not 1 <= jpeg_quality <= 95:
             raise InputError(f"jpeg_quality must be between 1 and 95, got {jpeg_quality}")
-        self.blur = blur
+        self.blur, self.downscale = blur, downscale
         self.noise_sigma = noise_sigma
         self.poisson_peak = poisson_peak
         self.jpeg_quality = jpeg_quality
@@ -152,10 +191,12 @@ class Degradation(nn.Module):
     ) -> Tensor:
         """(B, C, s*h, s*w) clean -> (B, C, h, w) degraded; ``generator`` seeds the noise.
 
-        ``scale`` s > 1 shrinks with MATLAB-compatible bicubic (antialiased) after the blur.
+        ``scale`` s > 1 shrinks by ``downscale`` after the blur.
         """
         out = image if self.blur is None else self.blur(image)
-        if scale > 1:
+        if scale > 1 and self.downscale is not None:
+            out = self.downscale(out, scale)
+        elif scale > 1:
             out = bicubic_downscale(out, scale)
         if self.poisson_peak is not None:
             out = add_poisson_noise(out, self.poisson_peak, generator)
@@ -164,3 +205,13 @@ class Degradation(nn.Module):
         if self.jpeg_quality is not None:
             return jpeg_roundtrip(out, self.jpeg_quality)
         return quantize(out) if self.quantize else out.clamp(0, 1)
+
+    def fit_to(self, photo: Tensor, scale: int) -> None:
+        """Estimate what is estimated from the (C, H, W) zero-shot ``photo`` itself, if any."""
+        if self.downscale is not None and scale > 1:
+            self.downscale.estimate(photo, scale)
+
+    @property
+    def downscale_kernel(self) -> Tensor | None:
+        """The downscaling kernel when it is not MATLAB's bicubic (after :meth:`fit_to`)."""
+        return None if self.downscale is None else self.downscale.kernel

@@ -141,6 +141,15 @@ def pair_blur(
     return estimate_kernel(degraded, clean)
 
 
+def pair_downscaling(made_by: Degradation | None) -> tuple[Tensor | None, str]:
+    """The kernel that shrank a made super-resolution pair and where it comes from.
+
+    ``(None, "")`` for MATLAB's bicubic or a given pair (``made_by`` ``None``).
+    """
+    downscale = None if made_by is None else made_by.downscale
+    return (None, "") if downscale is None else (downscale.kernel, downscale.source)
+
+
 def validation_material(
     degraded: Tensor,
     clean: Tensor,

@@ -13,6 +13,17 @@ from oneshot_lightning.functional.dihedral import (
     transpose_where,
     undo_dihedral,
 )
+from oneshot_lightning.functional.downscaling import (
+    bicubic_kernel,
+    downscaling_gaussian,
+    kernel_downscale,
+    relative_error,
+    repeated_kernel,
+)
+from oneshot_lightning.functional.downscaling_estimation import (
+    DownscalingEstimate,
+    estimate_downscaling_kernel,
+)
 from oneshot_lightning.functional.kernels import (
     convolve,
     disk_kernel,
@@ -62,11 +73,13 @@ from oneshot_lightning.functional.tiling import (
 __all__ = [
     "DIHEDRAL_COUNT",
     "Box",
+    "DownscalingEstimate",
     "add_gaussian_noise",
     "add_poisson_noise",
     "allowed_positions",
     "back_project",
     "bicubic_downscale",
+    "bicubic_kernel",
     "bicubic_upscale",
     "bicubic_upscale_valid",
     "center_crop",
@@ -74,6 +87,8 @@ __all__ = [
     "convolve",
     "dihedral",
     "disk_kernel",
+    "downscaling_gaussian",
+    "estimate_downscaling_kernel",
     "extract_patches",
     "flat_fraction",
     "gaussian_kernel",
@@ -81,6 +96,7 @@ __all__ = [
     "holdout_blocks",
     "imresize",
     "is_dihedral_invariant",
+    "kernel_downscale",
     "local_contrast",
     "luma",
     "match_channels",
@@ -90,6 +106,8 @@ __all__ = [
     "pad_for_patches",
     "patch_diversity",
     "quantize",
+    "relative_error",
+    "repeated_kernel",
     "require_size",
     "restore_channels",
     "sample_from_pairs",

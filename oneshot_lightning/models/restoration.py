@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.checkpoints import load_parts
 from oneshot_lightning.errors import InputError, require
-from oneshot_lightning.functional import center_crop, match_channels
+from oneshot_lightning.functional import center_crop, match_channels, repeated_kernel
 from oneshot_lightning.hand_over import TrainingPair, pair_source
 from oneshot_lightning.metrics import quality_metrics
 from oneshot_lightning.models.evaluation import WholeImageSteps
@@ -134,6 +134,8 @@ class RestorationModule(WholeImageSteps):
         self.test_metrics = quality_metrics("test/", self.scale)
         #: The pair ``fit`` trains on, as the data handed it over (:meth:`prepare`).
         self.training_pair: TrainingPair | None = None
+        #: The kernel that made the pair's inputs smaller; back-projection's (``None``: bicubic).
+        self.downscale_kernel: Tensor | None = None
 
     @property
     def patch_size(self) -> int:
@@ -154,6 +156,7 @@ class RestorationModule(WholeImageSteps):
             self.back_projection,
             self.passes,
             self.overshoot_margin,
+            self.downscale_kernel,
         )
 
     # Set-up: the one hand-over from the data ---------------------------------------------
@@ -207,12 +210,24 @@ class RestorationModule(WholeImageSteps):
         degraded training images through it, as :meth:`restore` puts every whole image.
         """
         self.training_pair = pair
+        if pair.downscale_kernel is not None:  # each pass undoes one such downscaling
+            kernel, scale = pair.downscale_kernel, self.net.scale
+            self.downscale_kernel = repeated_kernel(kernel, scale, self.passes)
         if isinstance(self.net, DegradationAware):
             blur = pair.require_blur(f"model.net {type(self.net).__name__}")
             self.net.set_degradation(blur.kernel, blur.noise_sigma)
         if self.first_stage is not None:
             self.first_stage.fit_to(pair)
         return self.first_stage
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the downscaling kernel, which ``predict`` back-projects with."""
+        if self.downscale_kernel is not None:
+            checkpoint["downscale_kernel"] = self.downscale_kernel.cpu()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Take the downscaling kernel back, if the run had one."""
+        self.downscale_kernel = checkpoint.get("downscale_kernel")
 
     # Training ----------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class RestoreSettings:
             super-resolution: the scale is the net's ** ``passes``).
         overshoot_margin: each pass's output clipped to its input's local range widened by
             this (``functional.clamp_to_neighbourhood``; ``None``: off).
+        downscale_kernel: the (K, K) kernel back-projection downscales with
+            (``functional.downscaling``); ``None``: MATLAB's bicubic.
     """
 
     tile_size: int = 512
@@ -45,6 +47,7 @@ class RestoreSettings:
     back_projection: int = 0
     passes: int = 1
     overshoot_margin: float | None = None
+    downscale_kernel: Tensor | None = None
 
     def one_step(self) -> RestoreSettings:
         """The net's one step: one pass, no back-projection (what validation scores)."""
@@ -114,7 +117,7 @@ def restore(
     output clipped to its input's local ranges
     (:func:`~oneshot_lightning.functional.clamp_to_neighbourhood`); then back-projection
     onto the input (:func:`~oneshot_lightning.functional.back_project`, super-resolution of
-    bicubic-downscaled images).
+    images downscaled by ``settings.downscale_kernel``).
     """
     settings = settings or RestoreSettings()
     output = image
@@ -130,5 +133,6 @@ def restore(
             output = clamp_to_neighbourhood(output, step_input, net.scale, 3, margin)
     if settings.back_projection:
         scale = net.scale**settings.passes
-        output = back_project(output, image, scale, settings.back_projection)
+        iterations, kernel = settings.back_projection, settings.downscale_kernel
+        output = back_project(output, image, scale, iterations, kernel)
     return output.clamp(0, 1)

@@ -10,11 +10,13 @@ from oneshot_lightning.data.degradations import (
     Degradation,
     GaussianBlur,
     KernelBlur,
+    KernelDownscale,
     load_kernel,
 )
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
+from oneshot_lightning.functional import gaussian_kernel, kernel_downscale
 
 
 def test_blur_keeps_a_constant_image_constant() -> None:
@@ -76,3 +78,20 @@ def test_camera_chain_blurs_adds_shot_noise_and_saves_jpeg() -> None:
 def test_bad_camera_settings_are_refused(settings: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         Degradation(**settings)
+
+
+def test_kernel_downscale_reads_a_kernel_or_estimates_it_from_the_photo(tmp_path: Path) -> None:
+    kernel = gaussian_kernel(11, 1.5)
+    np.save(tmp_path / "k.npy", kernel.double().numpy())
+    known = Degradation(downscale=KernelDownscale(str(tmp_path / "k.npy")), quantize=False)
+    clean = read_image(SAMPLE_IMAGE)[None, :, :64, :64]
+    expected = kernel_downscale(clean, kernel, 2)  # odd: a zero row and column added
+    assert torch.allclose(known(clean, scale=2), expected.clamp(0, 1), atol=1e-6)
+    known.fit_to(clean[0], 2)  # a given kernel is kept
+    assert torch.allclose(known.downscale_kernel, kernel)
+    blind = Degradation(downscale=KernelDownscale())
+    with pytest.raises(InputError, match=r"give data\.input alone"):
+        blind(clean, scale=2)
+    blind.fit_to(read_image(SAMPLE_IMAGE), 2)
+    assert blind.downscale_kernel is not None and blind.downscale_kernel.shape == (16, 16)
+    assert blind.downscale is not None and blind.downscale.source.startswith("estimated from")
