@@ -20,6 +20,7 @@ from torch import Tensor
 
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional.alignment import Alignment
+from oneshot_lightning.functional.downscaling_estimation import Downscaling
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 
 if TYPE_CHECKING:
@@ -45,10 +46,10 @@ class TrainingPair:
             (``data/registration.py``); ``None`` for a pair made by ``data.degradation`` or
             when ``data.align`` is off.
         aligned: whether the images above were aligned (else they are as given).
-        downscale_kernel: (K, K) the kernel that made the degraded side of a
-            super-resolution pair (``functional.downscaling``); ``None`` for MATLAB's bicubic
-            or a given pair.
-        downscale_source: where ``downscale_kernel`` comes from, as the run's report says it.
+        downscaling: how the degraded side of a super-resolution pair was shrunk when not
+            by MATLAB's bicubic (``functional.Downscaling``: given, or estimated from a
+            zero-shot photo); ``None`` for MATLAB's bicubic or a given pair.
+        downscaling_source: where ``downscaling`` comes from, as the run's report says it.
     """
 
     degraded: Tensor
@@ -59,8 +60,8 @@ class TrainingPair:
     blur_source: str = "estimated from the pair"
     alignment: Alignment | None = None
     aligned: bool = False
-    downscale_kernel: Tensor | None = None
-    downscale_source: str = ""
+    downscaling: Downscaling | None = None
+    downscaling_source: str = ""
 
     def require_blur(self, user: str) -> KernelEstimate:
         """The pair's blur; :class:`InputError` naming ``user`` (a setting) when it has none."""

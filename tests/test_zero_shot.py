@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from oneshot_lightning.data import OneShotDataModule
+from oneshot_lightning.data.degradations import Degradation, KernelDownscale
 from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.functional import (
@@ -16,6 +18,7 @@ from oneshot_lightning.functional import (
     kernel_downscale,
     quantize,
     relative_error,
+    resize_kernel,
 )
 from oneshot_lightning.functional.resize import bicubic_downscale, bicubic_upscale
 from oneshot_lightning.metrics import psnr_y
@@ -136,13 +139,14 @@ def test_blind_fit_estimates_saves_and_back_projects_with_the_photos_kernel(
     tmp_path: Path, cli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A photo shrunk by a wide camera-like kernel: fit finds it, predict back-projects with it."""
-    truth = read_image(SAMPLE_IMAGE)[None, :, 128:384, 128:384]
+    truth = read_image(SAMPLE_IMAGE)[None]
     kernel = downscaling_gaussian(2, 1.9, 1.1, 30)
     photo = write_image(tmp_path / "photo.png", quantize(kernel_downscale(truth, kernel, 2))[0])
     run = tmp_path / "run"
     cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
         "--data.degradation.init_args.downscale",
         "oneshot_lightning.data.degradations.KernelDownscale",
+        "--data.degradation.init_args.downscale.init_args.camera", "true",
         "--model.back_projection", 4, "--trainer.default_root_dir", run)  # fmt: skip
     said = capsys.readouterr().err
     assert "downscaling kernel 16x16 estimated from the photo alone: Gaussian" in said
@@ -167,3 +171,31 @@ def test_blind_fit_estimates_saves_and_back_projects_with_the_photos_kernel(
     gain = psnr_y(expected[None], truth, border=2) - psnr_y(bicubic, truth, border=2)
     assert gain.item() > 1.0
     assert psnr_y(expected[None], truth, border=2) > psnr_y(assumed, truth, border=2) + 0.5
+
+
+def test_a_photo_whose_resize_is_not_told_apart_is_validated_on_each_and_not_back_projected(
+    tmp_path: Path, cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nearest-neighbour shrinking fits several routines' spectra: no kernel is trusted."""
+    sample, kernel = read_image(SAMPLE_IMAGE)[None], resize_kernel("nearest_middle", 2)
+    nearest = kernel_downscale(sample, kernel, 2)
+    photo = write_image(tmp_path / "nearest.png", quantize(nearest)[0])
+    data = OneShotDataModule(
+        input=str(photo), scale=2, degradation=Degradation(downscale=KernelDownscale())
+    )
+    data.setup("fit")
+    found = data.training_pair().downscaling
+    assert found is not None and not found.back_project and found.alternatives
+    names = [name for _, _, name in data.val_dataset.pairs]
+    for routine in found.alternatives:
+        shrunk_so = [name for name in names if name.endswith(f"shrunk as {routine}")]
+        assert len(shrunk_so) == len(names) // (1 + len(found.alternatives)) >= 1
+    run = tmp_path / "run"
+    cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
+        "--data.degradation.init_args.downscale",
+        "oneshot_lightning.data.degradations.KernelDownscale",
+        "--model.back_projection", 4, "--trainer.default_root_dir", run)  # fmt: skip
+    said = capsys.readouterr().err
+    assert "not told apart (" in said and "not back-projected" in said
+    model = RestorationModule.load_from_checkpoint(run / "checkpoints" / "best.ckpt")
+    assert model.back_projection == 0  # the config's 4, turned off and kept so

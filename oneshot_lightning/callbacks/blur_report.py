@@ -15,6 +15,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image
 
 from oneshot_lightning.callbacks.say import say
+from oneshot_lightning.functional import Downscaling
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 from oneshot_lightning.models import RestorationModule
 
@@ -46,7 +47,7 @@ class BlurReport(Callback):
 
     The training pair's blur (``TrainingPair.blur``): estimated from a given pair, or the
     kernel of ``data.degradation`` when that made the pair. For super-resolution, the
-    downscaling kernel when it is not MATLAB's bicubic (``TrainingPair.downscale_kernel``).
+    downscaling kernel when it is not MATLAB's bicubic (``TrainingPair.downscaling``).
 
     Args:
         save: write ``kernel.npy`` and ``kernel.png`` into the run folder.
@@ -58,8 +59,8 @@ class BlurReport(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Save the kernel (rank zero), log the noise level, print one line."""
         pair = pl_module.training_pair if isinstance(pl_module, RestorationModule) else None
-        if self.save and pair is not None and pair.downscale_kernel is not None:
-            self.report_downscaling(trainer, pair.downscale_kernel, pair.downscale_source)
+        if self.save and pair is not None and pair.downscaling is not None:
+            self.report_downscaling(trainer, pair.downscaling, pair.downscaling_source)
         if not self.save or pair is None or pair.blur is None:
             return
         estimate, how = pair.blur, pair.blur_source
@@ -84,11 +85,11 @@ class BlurReport(Callback):
             f"oneshot: {kernel} {how}{where}; noise sigma {sigma:.4f} ({255 * sigma:.2f}/255){shot}"
         )
 
-    def report_downscaling(self, trainer: Trainer, kernel: torch.Tensor, source: str) -> None:
-        """Save a super-resolution pair's downscaling kernel (rank zero); one line."""
+    def report_downscaling(self, trainer: Trainer, found: Downscaling, source: str) -> None:
+        """Save a super-resolution pair's downscaling kernel (one step; rank zero); one line."""
         where = ""
         if trainer.is_global_zero:
-            array, picture = save_blur(kernel, Path(trainer.default_root_dir))
+            array, picture = save_blur(found.kernel, Path(trainer.default_root_dir))
             where = f" (saved as {array} and {picture.name})"
-        height, width = kernel.shape
-        say(f"oneshot: downscaling kernel {height}x{width} {source}{where}")
+        height, width = found.kernel.shape
+        say(f"oneshot: downscaling kernel {height}x{width} {source}: {found.description}{where}")

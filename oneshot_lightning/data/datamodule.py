@@ -30,6 +30,7 @@ from oneshot_lightning.data.first_pass import FirstPass, zero_shot_denoising
 from oneshot_lightning.data.io import list_images, read_image, read_layout
 from oneshot_lightning.data.pairs import (
     SAMPLE_IMAGE,
+    cut_blocks,
     pair_blur,
     pair_downscaling,
     training_images,
@@ -40,7 +41,12 @@ from oneshot_lightning.data.sampling import shrunk_pairs
 from oneshot_lightning.data.stream import patch_stream
 from oneshot_lightning.data.synthesis import fresh_degradation, noisy_copies
 from oneshot_lightning.errors import InputError, require
-from oneshot_lightning.functional import is_dihedral_invariant, noise_generator, require_size
+from oneshot_lightning.functional import (
+    Box,
+    is_dihedral_invariant,
+    noise_generator,
+    require_size,
+)
 from oneshot_lightning.hand_over import TrainingPair
 
 
@@ -214,13 +220,17 @@ class OneShotDataModule(LightningDataModule):
         material = (degraded, clean, self.scale, size, held_out, given, degrade, self.align)
         blocks, val = validation_material(*material)
         made_by = None if self.pair_given else self.degradation
+        if made_by is not None and blocks:
+            val += self.alternative_validation(made_by, clean, blocks)
         blur = pair_blur(degraded, clean, self.scale, made_by)
         source = self.noise_source if made_by else "estimated from the pair"
-        downscaling = pair_downscaling(made_by)
-        found = (blur, source, alignment, aligned, *downscaling)
+        downscaling, downscaling_source = pair_downscaling(made_by)
+        found = (blur, source, alignment, aligned, downscaling, downscaling_source)
         self.pair = TrainingPair(degraded, clean, self.scale, val, *found)
         # A flipped pair is another valid pair only if its kernel looks the same flipped.
-        kernel = downscaling[0] if blur is None else blur.kernel
+        kernel = blur.kernel if blur is not None else None
+        if downscaling is not None:
+            kernel = downscaling.kernel
         symmetric = kernel is None or is_dihedral_invariant(kernel)
         flips = PairedDihedral() if self.augment and symmetric else None
         pairs = [(degraded, clean)]
@@ -250,6 +260,23 @@ class OneShotDataModule(LightningDataModule):
         )
         self.train_dataset = stream
         self.val_dataset = ImagePairs(val)
+
+    def alternative_validation(
+        self, made_by: Degradation, clean: Tensor, blocks: list[Box]
+    ) -> list[tuple[Tensor, Tensor, str]]:
+        """The held-out blocks again, degraded by each degradation the photo's is not told from.
+
+        So that the checkpoint kept is one that helps whichever of them shrank the photo.
+        """
+        val = []
+        for variant in made_by.alternatives():
+            degraded = variant(clean[None], noise_generator(self.seed, 0), self.scale)[0]
+            routine = variant.downscale.routine if variant.downscale else None
+            val += [
+                (small, large, f"{name}, shrunk as {routine}")
+                for small, large, name in cut_blocks(degraded, clean, blocks, self.scale)
+            ]
+        return val
 
     def training_pair(self) -> TrainingPair:
         """The training pair, its validation images and blur (after ``setup("fit")``)."""

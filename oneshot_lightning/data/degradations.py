@@ -17,17 +17,20 @@ from torch import Tensor, nn
 from oneshot_lightning.data.io import read_image, to_uint8
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.functional import (
+    Downscaling,
     add_gaussian_noise,
     add_poisson_noise,
     bicubic_downscale,
     convolve,
     disk_kernel,
-    estimate_downscaling_kernel,
+    estimate_downscaling,
     gaussian_kernel,
     kernel_downscale,
     motion_kernel,
     quantize,
+    resize_routine,
 )
+from oneshot_lightning.functional.resize_kernels import ROUTINES
 
 
 def load_kernel(path: str | Path) -> Tensor:
@@ -103,35 +106,65 @@ class KernelBlur(Blur):
 class KernelDownscale(nn.Module):
     """Downscaling by a kernel (``functional.kernel_downscale``): a known one or the photo's own.
 
+    Give at most one of ``path`` and ``routine``; with neither, how the zero-shot photo was
+    shrunk is estimated from it when ``fit`` sets up (``functional.estimate_downscaling``).
+
     Args:
-        path: a ``.npy`` or grey-image kernel on the high-resolution grid, centred on the
-            block each low-resolution pixel covers (``functional.downscaling``). ``None``:
-            the kernel is estimated from the zero-shot photo when ``fit`` sets up
-            (``functional.estimate_downscaling_kernel``, blind super-resolution).
+        path: a ``.npy`` or grey-image kernel of one step of ``data.scale``, on the
+            high-resolution grid, centred on the block each low-resolution pixel covers
+            (``functional.downscaling``).
+        routine: the resize routine that shrank the photo, a key of
+            ``functional.resize_kernels.ROUTINES`` (e.g. ``bicubic`` for MATLAB's imresize
+            and Pillow, ``cubic_sampled`` for OpenCV's ``INTER_CUBIC``).
+        camera: when estimating, let a camera-like Gaussian be a candidate too (a few seconds
+            more; for photos not shrunk by software).
     """
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(
+        self, path: str | None = None, routine: str | None = None, camera: bool = False
+    ) -> None:
         super().__init__()
-        self.path = path
-        self.kernel: Tensor | None = None if path is None else load_kernel(path)
-        #: Where the kernel comes from, as the run's report says it.
-        self.source = f"read from {path}"
+        if path is not None and routine is not None:
+            raise InputError(
+                "downscale.init_args.path and downscale.init_args.routine both name the "
+                "kernel: give one"
+            )
+        if routine is not None and routine not in ROUTINES:
+            raise InputError(
+                f"downscale.init_args.routine must be one of {', '.join(ROUTINES)}, got "
+                f"{routine!r}"
+            )
+        self.path, self.routine, self.camera = path, routine, camera
+        self.kernel_file = None if path is None else load_kernel(path)
+        #: How the photo was shrunk, once known (:meth:`estimate`, or the first call).
+        self.found: Downscaling | None = None
+        #: Where ``found`` comes from, as the run's report says it.
+        self.source = "estimated from the photo alone"
+
+    def known(self, scale: int) -> Downscaling | None:
+        """The given kernel or routine at ``scale``; ``None`` when it is to be estimated."""
+        if self.routine is not None:
+            self.source = "given as data.degradation's downscale routine"
+            return resize_routine(self.routine, scale)
+        if self.kernel_file is not None:
+            self.source = f"read from {self.path}"
+            return Downscaling(self.kernel_file, scale, "the given kernel")
+        return None
 
     def estimate(self, photo: Tensor, scale: int) -> None:
-        """Estimate the kernel from the (C, H, W) low-resolution ``photo`` (unless given)."""
-        if self.path is None:
-            found = estimate_downscaling_kernel(photo, scale)
-            self.kernel = found.kernel
-            self.source = f"estimated from the photo alone: {found.description}"
+        """Find how the (C, H, W) low-resolution ``photo`` was shrunk (unless given)."""
+        self.found = self.known(scale) or estimate_downscaling(photo, scale, self.camera)
 
     def forward(self, image: Tensor, scale: int) -> Tensor:
         """(B, C, s h, s w) -> (B, C, h, w)."""
-        if self.kernel is None:
+        if self.found is None:
+            self.found = self.known(scale)
+        if self.found is None:
             raise InputError(
                 "data.degradation's downscale estimates its kernel from a zero-shot photo: give "
-                "data.input alone, or the kernel's file as downscale.init_args.path"
+                "data.input alone, or the kernel as downscale.init_args.path or .routine"
             )
-        return kernel_downscale(image, self.kernel, scale)
+        return kernel_downscale(image, self.found.kernel, scale)
 
 
 def jpeg_roundtrip(image: Tensor, quality: int) -> Tensor:
@@ -206,12 +239,22 @@ class Degradation(nn.Module):
             return jpeg_roundtrip(out, self.jpeg_quality)
         return quantize(out) if self.quantize else out.clamp(0, 1)
 
+    def alternatives(self) -> list[Degradation]:
+        """This degradation with each other resize routine the photo may have been shrunk by.
+
+        Empty unless the zero-shot photo's downscaling could not be told apart
+        (``Downscaling.alternatives``): its pairs are then made by each of them too.
+        """
+        found = None if self.downscale is None else self.downscale.found
+        if found is None:
+            return []
+        noise = (self.noise_sigma, self.poisson_peak, self.jpeg_quality, self.quantize)
+        return [
+            Degradation(self.blur, *noise, downscale=KernelDownscale(routine=key))
+            for key in found.alternatives
+        ]
+
     def fit_to(self, photo: Tensor, scale: int) -> None:
         """Estimate what is estimated from the (C, H, W) zero-shot ``photo`` itself, if any."""
         if self.downscale is not None and scale > 1:
             self.downscale.estimate(photo, scale)
-
-    @property
-    def downscale_kernel(self) -> Tensor | None:
-        """The downscaling kernel when it is not MATLAB's bicubic (after :meth:`fit_to`)."""
-        return None if self.downscale is None else self.downscale.kernel

@@ -16,7 +16,7 @@ from oneshot_lightning.data.io import read_image, read_pair
 from oneshot_lightning.data.registration import register_pair
 from oneshot_lightning.data.synthesis import degradation_blur
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import Box, holdout_blocks, mod_crop
+from oneshot_lightning.functional import Box, Downscaling, holdout_blocks, mod_crop
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate, estimate_kernel
 from oneshot_lightning.metrics import SSIM_WINDOW
 
@@ -141,13 +141,13 @@ def pair_blur(
     return estimate_kernel(degraded, clean)
 
 
-def pair_downscaling(made_by: Degradation | None) -> tuple[Tensor | None, str]:
-    """The kernel that shrank a made super-resolution pair and where it comes from.
+def pair_downscaling(made_by: Degradation | None) -> tuple[Downscaling | None, str]:
+    """How a made super-resolution pair was shrunk, and where that comes from.
 
     ``(None, "")`` for MATLAB's bicubic or a given pair (``made_by`` ``None``).
     """
     downscale = None if made_by is None else made_by.downscale
-    return (None, "") if downscale is None else (downscale.kernel, downscale.source)
+    return (None, "") if downscale is None else (downscale.found, downscale.source)
 
 
 def validation_material(

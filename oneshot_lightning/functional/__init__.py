@@ -21,8 +21,9 @@ from oneshot_lightning.functional.downscaling import (
     repeated_kernel,
 )
 from oneshot_lightning.functional.downscaling_estimation import (
-    DownscalingEstimate,
-    estimate_downscaling_kernel,
+    Downscaling,
+    estimate_downscaling,
+    resize_routine,
 )
 from oneshot_lightning.functional.kernels import (
     convolve,
@@ -53,6 +54,7 @@ from oneshot_lightning.functional.resize import (
     imresize,
     mod_crop,
 )
+from oneshot_lightning.functional.resize_kernels import resize_kernel
 from oneshot_lightning.functional.texture import (
     flat_fraction,
     gradient_energy,
@@ -73,7 +75,7 @@ from oneshot_lightning.functional.tiling import (
 __all__ = [
     "DIHEDRAL_COUNT",
     "Box",
-    "DownscalingEstimate",
+    "Downscaling",
     "add_gaussian_noise",
     "add_poisson_noise",
     "allowed_positions",
@@ -88,7 +90,7 @@ __all__ = [
     "dihedral",
     "disk_kernel",
     "downscaling_gaussian",
-    "estimate_downscaling_kernel",
+    "estimate_downscaling",
     "extract_patches",
     "flat_fraction",
     "gaussian_kernel",
@@ -109,6 +111,8 @@ __all__ = [
     "relative_error",
     "repeated_kernel",
     "require_size",
+    "resize_kernel",
+    "resize_routine",
     "restore_channels",
     "sample_from_pairs",
     "sample_patch_pairs",

@@ -1,161 +1,129 @@
-"""The downscaling kernel of a low-resolution photo, from the photo alone.
+"""How a low-resolution photo was made smaller, from the photo alone, erring on the safe side.
 
-Small patches of a natural image recur across scales, but only when the coarser scale is
-made with the kernel that made the image (Michaeli and Irani 2013; KernelGAN's premise). So
-the photo downscaled once more by its own kernel s shows the photo's patches again: a kernel
-too narrow leaves aliasing the photo lacks, one too wide blurs away the edges the photo has.
-The score of a kernel is how close each of the photo's patches comes to its nearest patch in
-that downscale (patches' means removed); the search covers anisotropic Gaussians (a coarse
-grid, then a local refinement of the best) and MATLAB's bicubic kernel.
+Zero-shot super-resolution learns to undo one more downscaling of the photo and
+back-projects onto it, both with the kernel that made the photo: a kernel wider than the true
+one over-sharpens (MATLAB's bicubic assumed for a photo that OpenCV's ``INTER_CUBIC`` shrank
+back-projects it 1.4-2.3 dB below plain bicubic), a narrower one merely gains less. So:
 
-Two corrections, both chosen on the validation photos of ``benchmarks/degraded_sets.py``
-(none of them a test image): the original of a photo is itself not sharp, so the photo looks
-blurrier than its kernel alone makes it, and the best Gaussian comes out too wide: its
-covariance is shrunk by ``HR_BLUR`` (a variance, in high-resolution pixels squared). And
-photos that resize routines made (MATLAB, PIL, area averaging) scored their best Gaussian at
-most 15 % below the bicubic kernel, photos blurred by random Gaussians 15-71 % below it, and a
-Gaussian chosen for a bicubic photo back-projects it 1-5 dB below plain bicubic: so the
-bicubic kernel stands unless a Gaussian beats it by ``BICUBIC_MARGIN``. The photo's centre, at
-most 256 x 256, is searched: about 5-10 s on 2 CPU cores. Photos are (C, H, W) in [0, 1].
+1. the candidates are the common resize routines (``functional.resize_kernels``) and, for
+   camera photos, the Gaussian that the photo's patches recur best under
+   (``functional.patch_recurrence``);
+2. each candidate's misfit to the photo's power spectrum is measured
+   (``functional.spectrum_fit``); those within ``PLAUSIBLE`` of the best remain. A camera
+   Gaussian stands alone unless kernels as sharp as MATLAB's bicubic or sharper remain;
+3. of several, the safest is taken (``functional.downscaling_choice``), possibly none: the
+   photo is then learned as if shrunk without antialiasing, validated on copies shrunk by
+   each plausible routine (the checkpoint kept must help on them all, on average) and not
+   back-projected.
+
+``PLAUSIBLE`` was chosen on the tuning photos of ``benchmarks/zero_shot_ingredients.py``
+(scikit-image's, none of them a test image), each shrunk by nine resize routines and three
+random camera kernels: 0.35 kept the true kernel of every photo but one (a smooth microscopy
+image shrunk by ``INTER_CUBIC``, at 0.353), and 0.4 brought no photo below bicubic.
 """
 
 from __future__ import annotations
 
-import itertools
-from typing import NamedTuple
+import math
+from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional.downscaling import (
-    bicubic_kernel,
-    downscaling_gaussian,
-    kernel_downscale,
-    kernel_size,
-)
+from oneshot_lightning.functional.downscaling import kernel_size, repeated_kernel
+from oneshot_lightning.functional.downscaling_choice import safest_kernel
+from oneshot_lightning.functional.patch_recurrence import recurrence_gaussian
+from oneshot_lightning.functional.resize_kernels import ROUTINES, resize_kernel
+from oneshot_lightning.functional.spectrum_fit import TILE, spectrum_misfits
 from oneshot_lightning.functional.texture import luma
 
-#: Standard deviations of the coarse grid at x2, in high-resolution pixels (scaled by s / 2).
-SIGMAS = (0.5, 0.8, 1.1, 1.5, 2.0, 2.6)
-#: Angles of the coarse grid's anisotropic Gaussians, in degrees.
-ANGLES = (0.0, 45.0, 90.0, 135.0)
-#: The best Gaussian replaces the bicubic kernel only when its score is this many times lower.
-BICUBIC_MARGIN = 1.16
-#: Variance (high-resolution pixels squared) taken off the best Gaussian along both axes.
-HR_BLUR = 0.75
+#: A candidate stays plausible while its spectrum misfit is at most this much above the best.
+PLAUSIBLE = 0.4
+#: The routine a photo is learned as when no kernel is safe to back-project with.
+FALLBACK = "cubic_sampled"
+#: The photo's centre, at most this wide and high, is compared (bounds the time).
+SIDE = 256
 
 
-class DownscalingEstimate(NamedTuple):
-    """A photo's estimated downscaling kernel and how it was found.
+@dataclass(frozen=True)
+class Downscaling:
+    """How a photo was shrunk: a resize routine (at any factor) or one step's kernel.
 
     Attributes:
-        kernel: (8 s, 8 s), summing to 1 (``functional.downscaling``'s convention).
-        description: the kernel in words, e.g. ``Gaussian 1.42 x 0.97 px at 30 deg``.
-        distance: mean squared distance of the photo's patches to their nearest match.
+        kernel: (K, K) the kernel of one step of factor ``scale``
+            (``functional.downscaling``'s convention).
+        scale: the step's factor s.
+        description: the kernel in words, as the run's report says it.
+        routine: the key of ``resize_kernels.ROUTINES`` when the kernel is a routine's.
+        back_project: whether outputs may be back-projected with it (no kernel was safe).
+        alternatives: routines (keys) the photo may as well have been shrunk by, when none
+            was safe to choose: the zero-shot net is validated on copies shrunk by each too,
+            so that the checkpoint kept helps whichever it was.
     """
 
     kernel: Tensor
+    scale: int
     description: str
-    distance: float
+    routine: str | None = None
+    back_project: bool = True
+    alternatives: tuple[str, ...] = ()
+
+    def at(self, scale: int) -> Tensor:
+        """(K', K') the kernel of the whole factor ``scale``, a power of the step's."""
+        if self.routine is not None:
+            return resize_kernel(self.routine, scale)
+        steps = round(math.log(scale, self.scale)) if self.scale > 1 else 0
+        if steps < 1 or self.scale**steps != scale:
+            raise InputError(f"x{scale} is not a power of the x{self.scale} downscaling step")
+        return repeated_kernel(self.kernel, self.scale, steps)
 
 
-def centred_patches(image: Tensor, size: int) -> Tensor:
-    """(1, 1, H, W) -> (N, size * size) every patch, each minus its mean."""
-    patches = F.unfold(image, size)[0].T
-    return patches - patches.mean(1, keepdim=True)
+def resize_routine(key: str, scale: int) -> Downscaling:
+    """The known resize routine ``key`` (``resize_kernels.ROUTINES``) at ``scale``."""
+    return Downscaling(resize_kernel(key, scale), scale, ROUTINES[key].name, key)
 
 
-def nearest_distances(queries: Tensor, candidates: Tensor, chunk: int = 256) -> Tensor:
-    """(Q, D), (N, D) -> (Q,) squared distance of each query to its nearest candidate."""
-    norms = candidates.pow(2).sum(1)
-    nearest = [
-        (part.pow(2).sum(1, keepdim=True) - 2 * part @ candidates.T + norms).amin(1)
-        for part in queries.split(chunk)
-    ]
-    return torch.cat(nearest).clamp_min(0)
+def estimate_downscaling(photo: Tensor, scale: int, camera: bool = False) -> Downscaling:
+    """How the (C, H, W) ``photo`` in [0, 1] was shrunk by ``scale`` (see the module's note).
 
-
-class RecurrenceScore:
-    """Mean distance from a photo's patches to their nearest patch in its downscale by a kernel.
-
-    Args:
-        photo: (C, H, W) the low-resolution photo (its luma is used).
-        scale: the factor s between the photo and its unknown high-resolution original.
-        queries: patches of the photo that are matched (a fixed random draw).
-        patch_size: side of the patches.
-        seed: seeds the draw.
-        side: the photo's centre, at most this many pixels wide and high, is scored.
+    ``camera``: a Gaussian found by patch recurrence is a candidate too (a few seconds more).
     """
-
-    def __init__(
-        self,
-        photo: Tensor,
-        scale: int,
-        queries: int = 1500,
-        patch_size: int = 5,
-        seed: int = 0,
-        side: int = 256,
-    ) -> None:
-        image = luma(photo.float()) if photo.shape[0] == 3 else photo.float().mean(0)[None, None]
-        # The centre at most ``side`` wide: the search's time stays that of a small photo.
-        height, width = (min(length, side) // scale * scale for length in image.shape[-2:])
-        top, left = (image.shape[-2] - height) // 2, (image.shape[-1] - width) // 2
-        self.image = image[..., top : top + height, left : left + width]
-        self.scale, self.patch_size = scale, patch_size
-        patches = centred_patches(self.image, patch_size)
-        draw = torch.randperm(patches.shape[0], generator=torch.Generator().manual_seed(seed))
-        self.queries = patches[draw[:queries]]
-
-    def __call__(self, kernel: Tensor) -> float:
-        """The score of a (K, K) kernel: lower means its downscale recurs the photo's patches."""
-        smaller = kernel_downscale(self.image, kernel.float(), self.scale)
-        candidates = centred_patches(smaller, self.patch_size)
-        return float(nearest_distances(self.queries, candidates).mean())
-
-
-def estimate_downscaling_kernel(
-    photo: Tensor, scale: int, refinements: int = 10, seed: int = 0
-) -> DownscalingEstimate:
-    """The downscaling kernel that made the (C, H, W) ``photo`` from an s times larger image.
-
-    ``refinements`` rounds of coordinate search around the best Gaussian of the grid, each
-    trying a step up and down along both widths and the angle, halving the steps when none
-    helps.
-    """
-    smallest = 2 * kernel_size(scale)
+    smallest = max(TILE // 2, 2 * kernel_size(scale))
     if min(photo.shape[-2:]) < smallest:
         raise InputError(
-            f"the photo is {photo.shape[-1]}x{photo.shape[-2]}: estimating its x{scale} "
-            f"downscaling kernel needs at least {smallest}x{smallest} pixels"
+            f"the photo is {photo.shape[-1]}x{photo.shape[-2]}: estimating how it was shrunk "
+            f"x{scale} needs at least {smallest}x{smallest} pixels"
         )
-    score = RecurrenceScore(photo, scale, seed=seed)
-    bicubic = bicubic_kernel(scale)
-    best = DownscalingEstimate(bicubic, "MATLAB bicubic", score(bicubic))
-    widths = [sigma * scale / 2 for sigma in SIGMAS]
-    shapes = [(a, a, 0.0) for a in widths] + [
-        (a, b, angle) for a, b in itertools.combinations(widths, 2) for angle in ANGLES
-    ]
-    gaussians = [(score(downscaling_gaussian(scale, *shape)), shape) for shape in shapes]
-    distance, shape = min(gaussians)
-    steps = [0.15 * shape[0], 0.15 * shape[1], 22.5]
-    for _ in range(refinements):
-        moved = False
-        for axis, sign in itertools.product(range(3), (1.0, -1.0)):
-            trial = list(shape)
-            trial[axis] += sign * steps[axis]
-            if min(trial[:2]) < 0.1 * scale:
-                continue
-            trial_distance = score(downscaling_gaussian(scale, *trial))
-            if trial_distance < distance:
-                distance, shape, moved = trial_distance, (trial[0], trial[1], trial[2]), True
-        if not moved:
-            steps = [step / 2 for step in steps]
-    if distance * BICUBIC_MARGIN >= best.distance:
-        return best
-    floor = (0.1 * scale) ** 2
-    sigma, sigma_y = (max(width**2 - HR_BLUR, floor) ** 0.5 for width in shape[:2])
-    words = f"Gaussian {sigma:.2f} x {sigma_y:.2f} px at {shape[2] % 180:.0f} deg"
-    kernel = downscaling_gaussian(scale, sigma, sigma_y, shape[2])
-    return DownscalingEstimate(kernel, words, distance)
+    grey = centre(luma(photo.float()), SIDE)
+    candidates = {key: resize_routine(key, scale) for key in ROUTINES}
+    gaussian = recurrence_gaussian(photo, scale) if camera else None
+    if gaussian is not None and gaussian.is_gaussian:
+        found = Downscaling(gaussian.kernel, scale, gaussian.description)
+        candidates = {"camera": found} | candidates
+    misfits = spectrum_misfits(grey[0, 0], [c.kernel for c in candidates.values()], scale)
+    fits = dict(zip(candidates, misfits))
+    plausible = [key for key, misfit in fits.items() if misfit <= (1 + PLAUSIBLE) * min(misfits)]
+    if "camera" in fits:
+        # A wide camera kernel is wrong only where a kernel as sharp as bicubic or sharper
+        # fits the photo as well; smoother resize routines are no danger beside it.
+        smooth = ("camera", "bilinear")
+        plausible = ["camera"] + [key for key in plausible if key not in smooth]
+    chosen = safest_kernel(grey, [candidates[key].kernel for key in plausible], scale)
+    alternatives = f" (the safest of {', '.join(plausible)})" if len(plausible) > 1 else ""
+    if chosen is None:
+        fallback = candidates[FALLBACK]
+        others = tuple(key for key in plausible if key in ROUTINES and key != FALLBACK)
+        words = (
+            f"not told apart ({', '.join(plausible)}): learned as {fallback.description}, "
+            "validated on each, not back-projected"
+        )
+        return Downscaling(fallback.kernel, scale, words, FALLBACK, False, others)
+    found = candidates[plausible[chosen]]
+    return Downscaling(found.kernel, scale, found.description + alternatives, found.routine)
+
+
+def centre(image: Tensor, side: int) -> Tensor:
+    """(B, C, H, W) -> its centre, at most ``side`` x ``side``."""
+    height, width = (min(length, side) for length in image.shape[-2:])
+    top, left = (image.shape[-2] - height) // 2, (image.shape[-1] - width) // 2
+    return image[..., top : top + height, left : left + width]

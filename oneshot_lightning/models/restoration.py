@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from oneshot_lightning.batch import Batch
 from oneshot_lightning.checkpoints import load_parts
 from oneshot_lightning.errors import InputError, require
-from oneshot_lightning.functional import center_crop, match_channels, repeated_kernel
+from oneshot_lightning.functional import center_crop, match_channels
 from oneshot_lightning.hand_over import TrainingPair, pair_source
 from oneshot_lightning.metrics import quality_metrics
 from oneshot_lightning.models.evaluation import WholeImageSteps
@@ -210,9 +210,10 @@ class RestorationModule(WholeImageSteps):
         degraded training images through it, as :meth:`restore` puts every whole image.
         """
         self.training_pair = pair
-        if pair.downscale_kernel is not None:  # each pass undoes one such downscaling
-            kernel, scale = pair.downscale_kernel, self.net.scale
-            self.downscale_kernel = repeated_kernel(kernel, scale, self.passes)
+        if pair.downscaling is not None:
+            self.downscale_kernel = pair.downscaling.at(self.scale)
+            if not pair.downscaling.back_project:  # no kernel was safe to back-project with
+                self.back_projection = 0
         if isinstance(self.net, DegradationAware):
             blur = pair.require_blur(f"model.net {type(self.net).__name__}")
             self.net.set_degradation(blur.kernel, blur.noise_sigma)
@@ -221,13 +222,15 @@ class RestorationModule(WholeImageSteps):
         return self.first_stage
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keep the downscaling kernel, which ``predict`` back-projects with."""
+        """Keep the downscaling kernel ``predict`` back-projects with, and whether it may."""
         if self.downscale_kernel is not None:
             checkpoint["downscale_kernel"] = self.downscale_kernel.cpu()
+            checkpoint["back_projection"] = self.back_projection
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Take the downscaling kernel back, if the run had one."""
         self.downscale_kernel = checkpoint.get("downscale_kernel")
+        self.back_projection = checkpoint.get("back_projection", self.back_projection)
 
     # Training ----------------------------------------------------------------------------
 

@@ -16,7 +16,13 @@ from oneshot_lightning.data.degradations import (
 from oneshot_lightning.data.io import read_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import gaussian_kernel, kernel_downscale
+from oneshot_lightning.functional import (
+    Downscaling,
+    bicubic_downscale,
+    gaussian_kernel,
+    kernel_downscale,
+    resize_kernel,
+)
 
 
 def test_blur_keeps_a_constant_image_constant() -> None:
@@ -88,10 +94,58 @@ def test_kernel_downscale_reads_a_kernel_or_estimates_it_from_the_photo(tmp_path
     expected = kernel_downscale(clean, kernel, 2)  # odd: a zero row and column added
     assert torch.allclose(known(clean, scale=2), expected.clamp(0, 1), atol=1e-6)
     known.fit_to(clean[0], 2)  # a given kernel is kept
-    assert torch.allclose(known.downscale_kernel, kernel)
+    assert known.downscale is not None and known.downscale.found is not None
+    assert torch.allclose(known.downscale.found.kernel, kernel)
+    assert known.downscale.source == f"read from {tmp_path / 'k.npy'}"
     blind = Degradation(downscale=KernelDownscale())
     with pytest.raises(InputError, match=r"give data\.input alone"):
         blind(clean, scale=2)
     blind.fit_to(read_image(SAMPLE_IMAGE), 2)
-    assert blind.downscale_kernel is not None and blind.downscale_kernel.shape == (16, 16)
-    assert blind.downscale is not None and blind.downscale.source.startswith("estimated from")
+    assert blind.downscale is not None and blind.downscale.found is not None
+    assert blind.downscale.found.kernel.shape == (16, 16)
+    assert blind.downscale.source.startswith("estimated from")
+
+
+def test_kernel_downscale_by_a_named_routine_is_that_routine() -> None:
+    clean = read_image(SAMPLE_IMAGE)[None, :, :64, :64]
+    matlab = Degradation(downscale=KernelDownscale(routine="bicubic"), quantize=False)
+    assert torch.allclose(
+        matlab(clean, scale=2), bicubic_downscale(clean, 2).clamp(0, 1), atol=1e-5
+    )
+    opencv = KernelDownscale(routine="cubic_sampled")
+    assert torch.allclose(
+        opencv(clean, 2), kernel_downscale(clean, resize_kernel("cubic_sampled", 2), 2)
+    )
+    assert Degradation(downscale=KernelDownscale(routine="bicubic")).alternatives() == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"path": "k.npy", "routine": "bicubic"}, "both name the kernel"),
+        ({"routine": "spline"}, "routine must be one of bicubic"),
+    ],
+)
+def test_kernel_downscale_refuses_a_double_or_unknown_kernel(settings, message) -> None:
+    with pytest.raises(InputError, match=message):
+        KernelDownscale(**settings)
+
+
+def test_a_photo_not_told_apart_makes_a_degradation_per_alternative() -> None:
+    downscale = KernelDownscale()
+    downscale.found = Downscaling(
+        resize_kernel("cubic_sampled", 2),
+        2,
+        "not told apart",
+        "cubic_sampled",
+        False,
+        ("box", "nearest_middle"),
+    )
+    degradation = Degradation(downscale=downscale, noise_sigma=0.01)
+    others = degradation.alternatives()
+    assert [d.downscale.routine for d in others if d.downscale] == ["box", "nearest_middle"]
+    assert all(other.noise_sigma == 0.01 for other in others)
+    clean = read_image(SAMPLE_IMAGE)[None, :, :64, :64]
+    box = kernel_downscale(clean, resize_kernel("box", 2), 2)
+    assert others[0].downscale is not None
+    assert torch.allclose(others[0].downscale(clean, 2), box)
