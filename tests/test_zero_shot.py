@@ -190,12 +190,24 @@ def test_a_photo_whose_resize_is_not_told_apart_is_validated_on_each_and_not_bac
     for routine in found.alternatives:
         shrunk_so = [name for name in names if name.endswith(f"shrunk as {routine}")]
         assert len(shrunk_so) == len(names) // (1 + len(found.alternatives)) >= 1
-    run = tmp_path / "run"
-    cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
-        "--data.degradation.init_args.downscale",
-        "oneshot_lightning.data.degradations.KernelDownscale",
-        "--model.back_projection", 4, "--trainer.default_root_dir", run)  # fmt: skip
-    said = capsys.readouterr().err
+
+    def fit(run: Path, guessed_gain: float) -> tuple[str, bool]:
+        """What fit said, and whether best.ckpt holds the untrained start's weights."""
+        cli("fit", "--config", CONF / "zssr_tiny.yaml", "--data.input", photo,
+            "--data.degradation.init_args.downscale",
+            "oneshot_lightning.data.degradations.KernelDownscale",
+            "--model.back_projection", 4, "--starting_point.guessed_gain", guessed_gain,
+            "--trainer.default_root_dir", run)  # fmt: skip
+        best, start = (
+            torch.load(run / "checkpoints" / f"{name}.ckpt", weights_only=False)["state_dict"]
+            for name in ("best", "start")
+        )
+        return capsys.readouterr().err, all(torch.equal(best[k], v) for k, v in start.items())
+
+    said, kept_start = fit(tmp_path / "any", -100.0)  # any trained epoch is kept
     assert "not told apart (" in said and "not back-projected" in said
-    model = RestorationModule.load_from_checkpoint(run / "checkpoints" / "best.ckpt")
+    assert not kept_start
+    said, kept_start = fit(tmp_path / "strict", 100.0)  # no tiny run gains 100 dB
+    assert kept_start and "best.ckpt is the untrained start" in said
+    model = RestorationModule.load_from_checkpoint(tmp_path / "strict/checkpoints/best.ckpt")
     assert model.back_projection == 0  # the config's 4, turned off and kept so
