@@ -20,6 +20,7 @@ from oneshot_lightning.functional import (
     relative_error,
     resize_kernel,
 )
+from oneshot_lightning.functional.back_projection import back_project
 from oneshot_lightning.functional.resize import bicubic_downscale, bicubic_upscale
 from oneshot_lightning.metrics import psnr_y
 from oneshot_lightning.models import RestorationModule
@@ -121,6 +122,16 @@ def test_gradual_x4_trains_the_x2_step_and_predicts_at_x4(photo: Path, tmp_path:
     with torch.inference_mode():
         expected = model.restore(read_image(photo)[None])[0]
     assert (written - expected).abs().max() <= 0.5 / 255 + 1e-6
+    # The untrained start interpolates x4 at once, not x2 twice (which is blurrier).
+    low = read_image(photo)[None]
+    start = RestorationModule.load_from_checkpoint(run / "checkpoints" / "start.ckpt")
+    assert start.interpolates and not RestorationModule.load_from_checkpoint(
+        run / "checkpoints" / "last.ckpt"
+    ).interpolates
+    with torch.inference_mode():
+        restored = start.restore(low)
+    interpolated = back_project(bicubic_upscale(low, 4), low, 4, 2, start.downscale_kernel)
+    assert torch.allclose(restored, interpolated.clamp(0, 1), atol=1e-6)
 
 
 def test_a_time_budget_alone_ends_the_learning_rate_schedule(photo: Path, tmp_path: Path, cli):

@@ -136,6 +136,9 @@ class RestorationModule(WholeImageSteps):
         self.training_pair: TrainingPair | None = None
         #: The kernel that made the pair's inputs smaller; back-projection's (``None``: bicubic).
         self.downscale_kernel: Tensor | None = None
+        #: Whether the weights are the untrained start of super-resolution (``restore``
+        #: then interpolates the whole factor at once: see ``RestoreSettings.interpolate``).
+        self.interpolates = False
 
     @property
     def patch_size(self) -> int:
@@ -157,6 +160,7 @@ class RestorationModule(WholeImageSteps):
             self.passes,
             self.overshoot_margin,
             self.downscale_kernel,
+            self.interpolates,
         )
 
     # Set-up: the one hand-over from the data ---------------------------------------------
@@ -222,15 +226,22 @@ class RestorationModule(WholeImageSteps):
         return self.first_stage
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keep the downscaling kernel ``predict`` back-projects with, and whether it may."""
+        """Keep the downscaling kernel ``predict`` back-projects with, and whether it may.
+
+        The untrained start of super-resolution (saved before the first step) is marked:
+        restored, it interpolates the whole factor at once.
+        """
         if self.downscale_kernel is not None:
             checkpoint["downscale_kernel"] = self.downscale_kernel.cpu()
             checkpoint["back_projection"] = self.back_projection
+        untrained = self.global_step == 0 and self.init_from is None
+        checkpoint["interpolates"] = untrained and self.scale > 1
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Take the downscaling kernel back, if the run had one."""
+        """Take the downscaling kernel back, if the run had one, and the start's mark."""
         self.downscale_kernel = checkpoint.get("downscale_kernel")
         self.back_projection = checkpoint.get("back_projection", self.back_projection)
+        self.interpolates = checkpoint.get("interpolates", False)
 
     # Training ----------------------------------------------------------------------------
 

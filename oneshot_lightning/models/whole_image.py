@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from oneshot_lightning.functional import (
     DIHEDRAL_COUNT,
     back_project,
+    bicubic_upscale,
     clamp_to_neighbourhood,
     dihedral,
     match_channels,
@@ -40,6 +41,9 @@ class RestoreSettings:
             this (``functional.clamp_to_neighbourhood``; ``None``: off).
         downscale_kernel: the (K, K) kernel back-projection downscales with
             (``functional.downscaling``); ``None``: MATLAB's bicubic.
+        interpolate: the net is the untrained start of super-resolution: bicubic
+            interpolation of the whole factor at once replaces its passes (which would
+            interpolate in steps, 0.04-0.07 dB PSNR-Y below it at x4 on the tuning photos).
     """
 
     tile_size: int = 512
@@ -48,10 +52,11 @@ class RestoreSettings:
     passes: int = 1
     overshoot_margin: float | None = None
     downscale_kernel: Tensor | None = None
+    interpolate: bool = False
 
     def one_step(self) -> RestoreSettings:
         """The net's one step: one pass, no back-projection (what validation scores)."""
-        return replace(self, back_projection=0, passes=1, overshoot_margin=None)
+        return replace(self, back_projection=0, passes=1, overshoot_margin=None, interpolate=False)
 
 
 def restore_once(
@@ -121,7 +126,9 @@ def restore(
     """
     settings = settings or RestoreSettings()
     output = image
-    for index in range(settings.passes):
+    if settings.interpolate:
+        output = bicubic_upscale(image, net.scale**settings.passes)
+    for index in range(0 if settings.interpolate else settings.passes):
         if index:
             output = output.clamp(0, 1)  # the next pass reads an image, as the first did
         step_input = output
