@@ -30,7 +30,7 @@ from oneshot_lightning.data.first_pass import FirstPass, zero_shot_denoising
 from oneshot_lightning.data.io import list_images, read_image, read_layout
 from oneshot_lightning.data.pairs import (
     SAMPLE_IMAGE,
-    cut_blocks,
+    alternative_validation,
     pair_blur,
     pair_downscaling,
     training_images,
@@ -41,12 +41,7 @@ from oneshot_lightning.data.sampling import shrunk_pairs
 from oneshot_lightning.data.stream import patch_stream
 from oneshot_lightning.data.synthesis import fresh_degradation, noisy_copies
 from oneshot_lightning.errors import InputError, require
-from oneshot_lightning.functional import (
-    Box,
-    is_dihedral_invariant,
-    noise_generator,
-    require_size,
-)
+from oneshot_lightning.functional import is_dihedral_invariant, noise_generator, require_size
 from oneshot_lightning.hand_over import TrainingPair
 
 
@@ -143,14 +138,12 @@ class OneShotDataModule(LightningDataModule):
         self.save_hyperparameters(ignore=["degradation", "first_pass"])
         self.input, self.target, self.degradation = input, target, degradation
         self.val_input, self.val_target, self.val_fraction = val_input, val_target, val_fraction
-        self.val_blocks = val_blocks
         self.test_input, self.test_target, self.predict = test_input, test_target, predict
         self.scale, self.patch_size, self.batch_size = scale, patch_size, batch_size
-        self.steps_per_epoch, self.seed = steps_per_epoch, seed
-        self.clean_scales = tuple(clean_scales)
-        self.augment, self.fresh_fraction = augment, fresh_fraction
+        self.steps_per_epoch, self.seed, self.augment = steps_per_epoch, seed, augment
+        self.fresh_fraction, self.clean_scales = fresh_fraction, tuple(clean_scales)
         self.permute_channels, self.patch_sampling = permute_channels, patch_sampling
-        self.grey_share = grey_share
+        self.grey_share, self.val_blocks = grey_share, val_blocks
         self.align, self.noise_copies, self.copies_share = align, noise_copies, copies_share
         self.first_pass, self.noise_source = first_pass, "in data.degradation"
         self.first_pass_made: tuple[Tensor, Degradation, str] | None = None  # made once
@@ -220,17 +213,13 @@ class OneShotDataModule(LightningDataModule):
         material = (degraded, clean, self.scale, size, held_out, given, degrade, self.align)
         blocks, val = validation_material(*material)
         made_by = None if self.pair_given else self.degradation
-        if made_by is not None and blocks:
-            val += self.alternative_validation(made_by, clean, blocks)
+        val += alternative_validation(made_by, clean, blocks, self.scale, self.seed)
         blur = pair_blur(degraded, clean, self.scale, made_by)
         source = self.noise_source if made_by else "estimated from the pair"
-        downscaling, downscaling_source = pair_downscaling(made_by)
-        found = (blur, source, alignment, aligned, downscaling, downscaling_source)
-        self.pair = TrainingPair(degraded, clean, self.scale, val, *found)
+        found = (blur, source, alignment, aligned, *pair_downscaling(made_by))
+        self.pair = pair = TrainingPair(degraded, clean, self.scale, val, *found)
         # A flipped pair is another valid pair only if its kernel looks the same flipped.
-        kernel = blur.kernel if blur is not None else None
-        if downscaling is not None:
-            kernel = downscaling.kernel
+        kernel = pair.downscaling.kernel if pair.downscaling else blur.kernel if blur else None
         symmetric = kernel is None or is_dihedral_invariant(kernel)
         flips = PairedDihedral() if self.augment and symmetric else None
         pairs = [(degraded, clean)]
@@ -260,23 +249,6 @@ class OneShotDataModule(LightningDataModule):
         )
         self.train_dataset = stream
         self.val_dataset = ImagePairs(val)
-
-    def alternative_validation(
-        self, made_by: Degradation, clean: Tensor, blocks: list[Box]
-    ) -> list[tuple[Tensor, Tensor, str]]:
-        """The held-out blocks again, degraded by each degradation the photo's is not told from.
-
-        So that the checkpoint kept is one that helps whichever of them shrank the photo.
-        """
-        val = []
-        for variant in made_by.alternatives():
-            degraded = variant(clean[None], noise_generator(self.seed, 0), self.scale)[0]
-            routine = variant.downscale.routine if variant.downscale else None
-            val += [
-                (small, large, f"{name}, shrunk as {routine}")
-                for small, large, name in cut_blocks(degraded, clean, blocks, self.scale)
-            ]
-        return val
 
     def training_pair(self) -> TrainingPair:
         """The training pair, its validation images and blur (after ``setup("fit")``)."""

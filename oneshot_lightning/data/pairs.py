@@ -16,7 +16,13 @@ from oneshot_lightning.data.io import read_image, read_pair
 from oneshot_lightning.data.registration import register_pair
 from oneshot_lightning.data.synthesis import degradation_blur
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import Box, Downscaling, holdout_blocks, mod_crop
+from oneshot_lightning.functional import (
+    Box,
+    Downscaling,
+    holdout_blocks,
+    mod_crop,
+    noise_generator,
+)
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate, estimate_kernel
 from oneshot_lightning.metrics import SSIM_WINDOW
 
@@ -64,6 +70,25 @@ def cut_blocks(
         )
         for index, (top, left, rows, cols) in enumerate(blocks, start=1)
     ]
+
+
+def alternative_validation(
+    made_by: Degradation | None, clean: Tensor, blocks: Sequence[Box], scale: int, seed: int
+) -> list[tuple[Tensor, Tensor, str]]:
+    """The held-out ``blocks`` again, degraded by each degradation the photo's is not told from.
+
+    So that the checkpoint kept is one that helps whichever of them shrank the photo
+    (``Degradation.alternatives``); empty when the photo's downscaling was found.
+    """
+    val = []
+    for variant in [] if made_by is None else made_by.alternatives():
+        degraded = variant(clean[None], noise_generator(seed, 0), scale)[0]
+        routine = variant.downscale.routine if variant.downscale else None
+        val += [
+            (small, large, f"{name}, shrunk as {routine}")
+            for small, large, name in cut_blocks(degraded, clean, blocks, scale)
+        ]
+    return val
 
 
 def validation_blocks(
