@@ -138,16 +138,21 @@ class KernelDownscale(nn.Module):
         self.kernel_file = None if path is None else load_kernel(path)
         #: How the photo was shrunk, once known (:meth:`estimate`, or the first call).
         self.found: Downscaling | None = None
-        #: Where ``found`` comes from, as the run's report says it.
-        self.source = "estimated from the photo alone"
+
+    @property
+    def source(self) -> str:
+        """Where ``found`` comes from, as the run's report says it."""
+        if self.routine is not None:
+            return "given as data.degradation's downscale routine"
+        if self.path is not None:
+            return f"read from {self.path}"
+        return "estimated from the photo alone"
 
     def known(self, scale: int) -> Downscaling | None:
         """The given kernel or routine at ``scale``; ``None`` when it is to be estimated."""
         if self.routine is not None:
-            self.source = "given as data.degradation's downscale routine"
             return resize_routine(self.routine, scale)
         if self.kernel_file is not None:
-            self.source = f"read from {self.path}"
             return Downscaling(self.kernel_file, scale, "the given kernel")
         return None
 
@@ -243,7 +248,7 @@ class Degradation(nn.Module):
         """This degradation with each other resize routine the photo may have been shrunk by.
 
         Empty unless the zero-shot photo's downscaling could not be told apart
-        (``Downscaling.alternatives``): its pairs are then made by each of them too.
+        (``Downscaling.alternatives``): its validation blocks are then made by each too.
         """
         found = None if self.downscale is None else self.downscale.found
         if found is None:

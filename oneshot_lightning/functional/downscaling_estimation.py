@@ -55,7 +55,7 @@ class Downscaling:
         scale: the step's factor s.
         description: the kernel in words, as the run's report says it.
         routine: the key of ``resize_kernels.ROUTINES`` when the kernel is a routine's.
-        back_project: whether outputs may be back-projected with it (no kernel was safe).
+        back_project: whether outputs may be back-projected with it (false: none was safe).
         alternatives: routines (keys) the photo may as well have been shrunk by, when none
             was safe to choose: the zero-shot net is validated on copies shrunk by each too,
             so that the checkpoint kept helps whichever it was.
