@@ -14,9 +14,9 @@ from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.functional.alignment import Alignment
 from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.say import say
 
 
 def describe(alignment: Alignment, aligned: bool) -> str:

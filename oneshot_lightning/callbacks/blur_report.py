@@ -14,10 +14,10 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from PIL import Image
 
-from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.functional import Downscaling
 from oneshot_lightning.functional.kernel_estimation import KernelEstimate
 from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.say import say
 
 #: Screen pixels per kernel pixel in ``kernel.png``: a 15x15 kernel is a 120x120 picture.
 PICTURE_ZOOM = 8

@@ -15,10 +15,10 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
-from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.data.datasets import ImagePairs
 from oneshot_lightning.errors import InputError
 from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.say import say
 
 
 class StartingPoint(Callback):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from oneshot_lightning.callbacks.say import say
 from oneshot_lightning.functional import flat_fraction, gradient_energy
 from oneshot_lightning.models import RestorationModule
+from oneshot_lightning.say import say
 
 
 class TeacherCheck(Callback):

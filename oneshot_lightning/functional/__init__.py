@@ -47,6 +47,7 @@ from oneshot_lightning.functional.patches import (
 )
 from oneshot_lightning.functional.quantize import quantize
 from oneshot_lightning.functional.range_clamp import clamp_to_neighbourhood
+from oneshot_lightning.functional.recorruption import recorrupt
 from oneshot_lightning.functional.resize import (
     bicubic_downscale,
     bicubic_upscale,
@@ -108,6 +109,7 @@ __all__ = [
     "pad_for_patches",
     "patch_diversity",
     "quantize",
+    "recorrupt",
     "relative_error",
     "repeated_kernel",
     "require_size",

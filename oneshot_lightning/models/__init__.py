@@ -4,12 +4,14 @@ from oneshot_lightning.models.adversarial import AdversarialModule
 from oneshot_lightning.models.first_stage import Deconvolution
 from oneshot_lightning.models.loading import load_model
 from oneshot_lightning.models.pair_downsampling import PairDownsamplingModule
+from oneshot_lightning.models.recorruption import RecorruptionModule
 from oneshot_lightning.models.restoration import RestorationModule
 
 __all__ = [
     "AdversarialModule",
     "Deconvolution",
     "PairDownsamplingModule",
+    "RecorruptionModule",
     "RestorationModule",
     "load_model",
 ]
