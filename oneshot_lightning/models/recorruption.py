@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from oneshot_lightning.batch import Batch
-from oneshot_lightning.errors import InputError, require
+from oneshot_lightning.errors import require
 from oneshot_lightning.functional import match_channels, recorrupt
 from oneshot_lightning.functional.noise_level import blind_deviation
 from oneshot_lightning.hand_over import TrainingPair
@@ -82,16 +82,20 @@ class RecorruptionModule(RestorationModule):
         super().on_load_checkpoint(checkpoint)
         self.sigma = checkpoint.get("noise_sigma", self.noise_sigma)
 
-    def trained_sigma(self) -> float:
-        """The noise level of the recorruptions: set by ``noise_sigma`` or :meth:`prepare`."""
+    def trained_sigma(self, noisy: Tensor) -> float:
+        """The level of the recorruptions, in image units.
+
+        ``noise_sigma``, or measured by :meth:`prepare`; for steps outside ``fit``, measured
+        once on the first of the (N, C, h, w) ``noisy`` crops.
+        """
         if self.sigma is None:
-            raise InputError("model.noise_sigma is unset and no fit measured it: give it")
+            self.sigma = blind_deviation(noisy[0, :1] if self.shared_channels else noisy[0])
         return self.sigma
 
     def patch_loss(self, degraded: Tensor, clean: Tensor) -> Tensor:
         """Squared error from one recorruption of (N, C, p, p) noisy crops (``clean`` unused)."""
         noisy = match_channels(degraded, self.net.channels)
-        given, wanted = recorrupt(noisy, self.trained_sigma(), self.alpha,
+        given, wanted = recorrupt(noisy, self.trained_sigma(noisy), self.alpha,
                                   shared=self.shared_channels)  # fmt: skip
         return F.mse_loss(self.generate(given), wanted)
 
@@ -99,7 +103,7 @@ class RecorruptionModule(RestorationModule):
         """(B, C, H, W) block -> (its recorrupted input restored, its recorrupted target)."""
         generator = torch.Generator(degraded.device).manual_seed(0)  # the same draw each time
         noisy = match_channels(degraded, self.net.channels)
-        given, wanted = recorrupt(noisy, self.trained_sigma(), self.alpha, generator,
+        given, wanted = recorrupt(noisy, self.trained_sigma(noisy), self.alpha, generator,
                                   self.shared_channels)  # fmt: skip
         return self.restore_step(given), wanted
 
