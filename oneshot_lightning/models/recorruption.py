@@ -17,6 +17,19 @@ from oneshot_lightning.models.restoration import RestorationModule
 from oneshot_lightning.say import say
 
 
+def equal_channels(image: Tensor) -> bool:
+    """Whether the channels of a (C, H, W) image are all equal (true for one channel)."""
+    return bool((image == image[:1]).all())
+
+
+def measured_sigma(image: Tensor) -> float:
+    """The noise deviation of a (C, H, W) noisy image, measured on it alone.
+
+    Equal channels are measured as one: across them the noise would read as none.
+    """
+    return blind_deviation(image[:1] if equal_channels(image) else image)
+
+
 class RecorruptionModule(RestorationModule):
     """Denoise with a net trained on the noisy photo alone (Recorrupted-to-Recorrupted).
 
@@ -59,11 +72,9 @@ class RecorruptionModule(RestorationModule):
     def prepare(self, pair: TrainingPair) -> nn.Module | None:
         """Measure the noisy photo's noise level unless ``noise_sigma`` gives it."""
         first_stage = super().prepare(pair)
-        photo = pair.degraded
-        self.shared_channels = self.net.channels > 1 and bool((photo == photo[:1]).all())
+        self.shared_channels = self.net.channels > 1 and equal_channels(pair.degraded)
         if self.noise_sigma is None:
-            # Equal channels would read as no noise: the differences between them are zero.
-            self.sigma = blind_deviation(photo[:1] if self.shared_channels else photo)
+            self.sigma = measured_sigma(pair.degraded)
             source = "measured on the photo (give it as --model.noise_sigma if you know it)"
         else:
             self.sigma, source = self.noise_sigma, "from model.noise_sigma"
@@ -89,7 +100,7 @@ class RecorruptionModule(RestorationModule):
         once on the first of the (N, C, h, w) ``noisy`` crops.
         """
         if self.sigma is None:
-            self.sigma = blind_deviation(noisy[0, :1] if self.shared_channels else noisy[0])
+            self.sigma = measured_sigma(noisy[0])
         return self.sigma
 
     def patch_loss(self, degraded: Tensor, clean: Tensor) -> Tensor:
