@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
@@ -113,6 +114,25 @@ def validation_photos(folder: Path, side: int = 500) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in PHOTOS:
         image = torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1) / 255
+        top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
+        write_image(folder / f"{name}.png", image[:, top : top + side, left : left + side])
+    return folder
+
+
+#: Grey content, none of it in a benchmark set: scikit-image's grey textures and scenes
+#: (brickwork, grass, gravel, the moon, a printed page, coins) and the luma of two of
+#: ``PHOTOS``. Given as grey files (a grey file and the same grey stored as RGB restore alike).
+GREY_CONTENT = ["brick", "grass", "gravel", "moon", "page", "coins", "astronaut", "coffee"]
+
+
+def grey_content(folder: Path, side: int = 400) -> Path:
+    """``GREY_CONTENT`` centre-cropped to at most ``side`` x ``side``: grey PNGs in ``folder``."""
+    import skimage.data  # the dev extra's
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in GREY_CONTENT:
+        grey = Image.fromarray(getattr(skimage.data, name)()).convert("L")  # ITU-R 601 luma
+        image = torch.from_numpy(np.asarray(grey).copy()).float()[None] / 255
         top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
         write_image(folder / f"{name}.png", image[:, top : top + side, left : left + side])
     return folder

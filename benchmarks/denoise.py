@@ -4,11 +4,12 @@ For each noise level (Gaussian, sigma in 8-bit grey levels, clipped to [0, 1] an
 8 bits, as a camera file holds it) and each family: grey (Set12, BSD68; the training pair is
 the luma of ``--train-image``, ITU-R 601 as Pillow makes it) and colour (Kodak24 without the
 training image; ``photos``, the validation photos unlike the sets of
-``benchmarks/zero_shot_denoise.py``), in the same run: the noisy input; BM3D told the true
-sigma (the ``bm3d`` package, ``bm3d_rgb`` for colour: ``pip install bm3d``); scikit-image's
-non-local means with its own noise estimate (h = 0.8 sigma, 5x5 patches, 13x13 search, the
-documented example's settings); and each config trained on the pair through the CLI (grey:
-one-channel net).
+``benchmarks/zero_shot_denoise.py``; ``grey_content``, grey textures and scenes given as grey
+files to the colour model, scored on their one channel), in the same run: the noisy input;
+BM3D told the true sigma (the ``bm3d`` package, ``bm3d_rgb`` for colour: ``pip install
+bm3d``); scikit-image's non-local means with its own noise estimate (h = 0.8 sigma, 5x5
+patches, 13x13 search, the documented example's settings); and each config trained on the
+pair through the CLI (grey: one-channel net).
 Metrics: PSNR/SSIM on all channels, no border, 8-bit outputs, by the package's test loop.
 Under each table, every learned row's worst image against BM3D, per set.
 
@@ -41,6 +42,7 @@ from benchmarks.degraded_sets import (
     DegradedSet,
     degrade_set,
     degrade_training_image,
+    grey_content,
     set_images,
     validation_photos,
 )
@@ -54,7 +56,9 @@ from oneshot_lightning.models import RestorationModule
 
 SIGMAS = [15, 25, 50]
 #: Test sets of each family, folders of ``--data``.
-FAMILIES = {"grey": ["set12", "bsd68"], "colour": ["kodak24", "photos"]}
+FAMILIES = {"grey": ["set12", "bsd68"], "colour": ["kodak24", "photos", "grey_content"]}
+#: Validation sets made here (none of them a benchmark set): {name: writer of the images}.
+VALIDATION_SETS = {"photos": validation_photos, "grey_content": grey_content}
 BM3D, NLM, NOISY = "BM3D (true sigma)", "non-local means (estimated sigma)", "noisy input"
 
 
@@ -220,8 +224,8 @@ def run_level(
     train_input = degrade_training_image(train_clean, task, work / "train", args.seed)
     sets = {}
     for set_name in FAMILIES[family]:
-        if set_name == "photos":
-            targets = list_images(validation_photos(args.out / "photos"))
+        if set_name in VALIDATION_SETS:
+            targets = list_images(VALIDATION_SETS[set_name](args.out / set_name))
         else:
             targets, _ = set_images(args.data / set_name, train_source)
         sets[set_name] = degrade_set(targets, task, work / set_name, args.seed)

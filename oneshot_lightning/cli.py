@@ -17,6 +17,7 @@ from oneshot_lightning import __version__
 from oneshot_lightning.callbacks import (
     AlignmentReport,
     BlurReport,
+    DivergenceStop,
     FitConfigSaver,
     ImageWriter,
     StartingPoint,
@@ -140,6 +141,7 @@ class OneShotCLI(LightningCLI):
         for key in ("checkpoint", "last_checkpoint"):
             parser.link_arguments("trainer.default_root_dir", f"{key}.dirpath", checkpoint_dir)
         parser.add_lightning_class_args(StartingPoint, "starting_point")
+        parser.add_lightning_class_args(DivergenceStop, "divergence")
         parser.add_lightning_class_args(TeacherCheck, "teacher_check")
         parser.add_lightning_class_args(AlignmentReport, "alignment_report")
         parser.add_lightning_class_args(BlurReport, "blur_report")

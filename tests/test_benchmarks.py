@@ -176,3 +176,17 @@ def test_denoise_report_gives_each_rows_worst_image_against_bm3d() -> None:
         "- denoise on kodak24: worst image b -1.00 dB against BM3D (mean -0.25)",
         "- denoise on photos: worst image c +0.25 dB against BM3D (mean +0.25)",
     ]
+
+
+def test_grey_content_is_grey_and_the_photos_luma(tmp_path: Path) -> None:
+    import skimage.data
+
+    from benchmarks.degraded_sets import GREY_CONTENT, grey_content
+
+    folder = grey_content(tmp_path, side=64)
+    images = {path.stem: read_image(path) for path in list_images(folder)}
+    assert sorted(images) == sorted(GREY_CONTENT)
+    assert all(image.shape == (1, 64, 64) for image in images.values())
+    photo = skimage.data.coffee()  # (400, 600, 3): its centre 64 x 64, as Pillow's luma
+    centre = photo[168:232, 268:332].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert np.abs(images["coffee"][0].double().numpy() * 255 - centre).max() <= 1

@@ -8,6 +8,7 @@ through :func:`oneshot_lightning.hand_over.data_source`.
 from oneshot_lightning.callbacks.alignment_report import AlignmentReport
 from oneshot_lightning.callbacks.blur_report import BlurReport
 from oneshot_lightning.callbacks.config_saver import FitConfigSaver
+from oneshot_lightning.callbacks.divergence import DivergenceStop
 from oneshot_lightning.callbacks.image_writer import ImageWriter
 from oneshot_lightning.callbacks.samples import ValidationSamples
 from oneshot_lightning.callbacks.starting_point import StartingPoint
@@ -17,6 +18,7 @@ from oneshot_lightning.callbacks.test_report import TestReport
 __all__ = [
     "AlignmentReport",
     "BlurReport",
+    "DivergenceStop",
     "FitConfigSaver",
     "ImageWriter",
     "StartingPoint",
