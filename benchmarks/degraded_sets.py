@@ -111,12 +111,17 @@ def validation_photos(folder: Path, side: int = 500) -> Path:
     """``PHOTOS`` centre-cropped to at most ``side`` x ``side``, as PNGs in ``folder``."""
     import skimage.data  # the dev extra's
 
-    folder.mkdir(parents=True, exist_ok=True)
     for name in PHOTOS:
         image = torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1) / 255
-        top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
-        write_image(folder / f"{name}.png", image[:, top : top + side, left : left + side])
+        write_centre(folder / f"{name}.png", image, side)
     return folder
+
+
+def write_centre(path: Path, image: Tensor, side: int) -> None:
+    """The centre of a (C, H, W) image, at most ``side`` x ``side``, written to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
+    write_image(path, image[:, top : top + side, left : left + side])
 
 
 #: Grey content, none of it in a benchmark set: scikit-image's grey textures and scenes
@@ -129,10 +134,8 @@ def grey_content(folder: Path, side: int = 400) -> Path:
     """``GREY_CONTENT`` centre-cropped to at most ``side`` x ``side``: grey PNGs in ``folder``."""
     import skimage.data  # the dev extra's
 
-    folder.mkdir(parents=True, exist_ok=True)
     for name in GREY_CONTENT:
         grey = Image.fromarray(getattr(skimage.data, name)()).convert("L")  # ITU-R 601 luma
         image = torch.from_numpy(np.asarray(grey).copy()).float()[None] / 255
-        top, left = max(0, (image.shape[1] - side) // 2), max(0, (image.shape[2] - side) // 2)
-        write_image(folder / f"{name}.png", image[:, top : top + side, left : left + side])
+        write_centre(folder / f"{name}.png", image, side)
     return folder

@@ -32,9 +32,25 @@ class ScriptedScores(LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def fit(scores: list[float], drop: float | None) -> int:
+class ManualScriptedScores(ScriptedScores):
+    """The same with manual optimisation, as the GANs step: Lightning does not clip it."""
+
+    def __init__(self, scores: list[float]) -> None:
+        super().__init__(scores)
+        self.automatic_optimization = False
+
+    def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
+        optimizer = self.optimizers()
+        optimizer.zero_grad()  # type: ignore[union-attr]
+        self.manual_backward((self.weight - batch[0]).pow(2).mean())
+        optimizer.step()  # type: ignore[union-attr]
+
+
+def fit(
+    scores: list[float], drop: float | None, module: type[ScriptedScores] = ScriptedScores
+) -> int:
     """Validations run before the trainer stopped, out of one per epoch for ``scores``."""
-    model = ScriptedScores(scores)
+    model = module(scores)
     data = DataLoader(TensorDataset(torch.ones(2, 1)), batch_size=1)
     trainer = Trainer(max_epochs=len(scores), callbacks=[DivergenceStop(drop=drop)],
                       logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -48,6 +64,12 @@ def test_a_collapse_stops_the_run_and_says_why(capsys: pytest.CaptureFixture[str
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("oneshot: warning: training diverged: val/psnr fell to 3.40 dB")
     assert "from 28.90 dB (epoch 1)" in line and "--trainer.gradient_clip_val" in line
+
+
+def test_manual_optimisation_is_not_told_to_clip(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fit([28.7, 20.0, 20.0], drop=3.0, module=ManualScriptedScores) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.endswith("lower --model.optimizer.init_args.lr")
 
 
 def test_ordinary_ups_and_downs_run_to_the_end(capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,10 +41,12 @@ class DivergenceStop(Callback):
         if not diverged:
             return
         trainer.should_stop = True
+        # Lightning clips only what it steps itself: not the GANs' manual optimisation.
+        clip = " or set --trainer.gradient_clip_val" if pl_module.automatic_optimization else ""
         say(
             f"oneshot: warning: training diverged: {self.monitor} fell to {score:.2f} dB from "
             f"{self.best:.2f} dB (epoch {self.best_epoch}); stopped, best.ckpt keeps the best; "
-            "lower --model.optimizer.init_args.lr or set --trainer.gradient_clip_val"
+            f"lower --model.optimizer.init_args.lr{clip}"
         )
 
     def state_dict(self) -> dict[str, Any]:
