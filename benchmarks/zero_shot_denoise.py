@@ -42,14 +42,18 @@ def file_scores(output: Path, clean: Path) -> dict[str, float]:
 
 
 def fit_and_restore(
-    config: Path, noisy: Path, clean: Path, run_dir: Path, task: Task
-) -> dict[str, float]:
-    """The config fitted on ``noisy`` alone, restoring it: its scores and seconds."""
+    config: Path, noisy: Path, clean: Path, run_dir: Path, task: Task,
+    extra: Sequence[str] = (),
+) -> dict[str, float]:  # fmt: skip
+    """The config fitted on ``noisy`` alone (``extra``: more fit arguments), restoring it.
+
+    Returns its scores, the fit's seconds and the fit's plus the restore's.
+    """
     shutil.rmtree(run_dir, ignore_errors=True)  # a rerun replaces this benchmark's own runs
     start = time.perf_counter()
     oneshot(["fit", "--config", str(config), "--data.input", str(noisy),
              "--trainer.default_root_dir", str(run_dir), "--trainer.enable_progress_bar",
-             "false", "--trainer.enable_model_summary", "false"])  # fmt: skip
+             "false", "--trainer.enable_model_summary", "false", *extra])  # fmt: skip
     fit_seconds = time.perf_counter() - start
     model = load_model(run_dir / "checkpoints" / "best.ckpt", self_ensemble=True)
     scores = evaluate_pair(model, noisy, clean, task)

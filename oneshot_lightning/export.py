@@ -58,7 +58,7 @@ class GraphRestorer(nn.Module):
                 f"{module.back_projection}), which an exported graph cannot do at every size; "
                 "restore with oneshot predict"
             )
-        net = copy.deepcopy(module.net)
+        net = copy.deepcopy(module.restoring_net)
         assert isinstance(net, nn.Module)
         self.net = restoration_net(net.cpu().eval())
         first_stage = module.first_stage

@@ -190,3 +190,15 @@ def test_grey_content_is_grey_and_the_photos_luma(tmp_path: Path) -> None:
     photo = skimage.data.coffee()  # (400, 600, 3): its centre 64 x 64, as Pillow's luma
     centre = photo[168:232, 268:332].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     assert np.abs(images["coffee"][0].double().numpy() * 255 - centre).max() <= 1
+
+
+def test_denoise_adapt_needs_a_denoise_run_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import denoise_adapt
+
+    with pytest.raises(SystemExit) as info:
+        denoise_adapt.parse_args(["--from", str(tmp_path), "--family", "colour"])
+    assert info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "no denoise checkpoint under" in error and "run benchmarks.denoise first" in error

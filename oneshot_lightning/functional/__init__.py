@@ -6,6 +6,7 @@ Nets, LightningModules and the data module all build on them.
 """
 
 from oneshot_lightning.functional.back_projection import back_project
+from oneshot_lightning.functional.clipping import unclipped_mask, unclipped_weight, window_mean
 from oneshot_lightning.functional.dihedral import (
     DIHEDRAL_COUNT,
     dihedral,
@@ -121,6 +122,9 @@ __all__ = [
     "tiled",
     "tiled_whole",
     "transpose_where",
+    "unclipped_mask",
+    "unclipped_weight",
     "undo_dihedral",
     "window_gradients",
+    "window_mean",
 ]

@@ -54,12 +54,17 @@ class WholeImageSteps(LightningModule):
 
     # Whole images ------------------------------------------------------------------------
 
+    @property
+    def restoring_net(self) -> RestorationNet:
+        """The net whole images go through: ``net`` (a subclass may wrap it in more)."""
+        return self.net
+
     def restore(self, image: Tensor) -> Tensor:
         """Restore whole (B, C, H, W) images in [0, 1] -> (B, C, S H, S W), clipped to [0, 1].
 
         S = the net's scale ** ``passes``.
         """
-        return restore(image, self.net, self.first_stage, self.restore_settings)
+        return restore(image, self.restoring_net, self.first_stage, self.restore_settings)
 
     def restore_step(self, image: Tensor) -> Tensor:
         """What validation scores: the net's one step (one pass, no back-projection).
@@ -70,11 +75,13 @@ class WholeImageSteps(LightningModule):
         128 x 128 pixels its held-out blocks are small, and with back-projection they
         preferred the start where the trained net was 1.4 dB better on the whole photo.
         """
-        return restore(image, self.net, self.first_stage, self.restore_settings.one_step())
+        settings = self.restore_settings.one_step()
+        return restore(image, self.restoring_net, self.first_stage, settings)
 
     def restore_once(self, image: Tensor) -> Tensor:
         """One pass of the net over whole (B, C, H, W) images, tiled; not clipped."""
-        return restore_once(image, self.net, self.first_stage, self.restore_settings.tile_size)
+        tile_size = self.restore_settings.tile_size
+        return restore_once(image, self.restoring_net, self.first_stage, tile_size)
 
     def validation_pair(self, degraded: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
         """What validation scores for a (B, C, H, W) pair: (restored, reference), unshaved."""

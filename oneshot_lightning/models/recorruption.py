@@ -73,15 +73,20 @@ class RecorruptionModule(RestorationModule):
         """Measure the noisy photo's noise level unless ``noise_sigma`` gives it."""
         first_stage = super().prepare(pair)
         self.shared_channels = self.net.channels > 1 and equal_channels(pair.degraded)
-        if self.noise_sigma is None:
+        given = self.given_sigma()
+        if given is None:
             self.sigma = measured_sigma(pair.degraded)
             source = "measured on the photo (give it as --model.noise_sigma if you know it)"
         else:
-            self.sigma, source = self.noise_sigma, "from model.noise_sigma"
+            self.sigma, source = given
         shared = ", one noise in all its equal channels" if self.shared_channels else ""
         level = f"{self.sigma:.4f} ({255 * self.sigma:.2f}/255)"
         say(f"oneshot: noise sigma {level}, {source}{shared}")
         return first_stage
+
+    def given_sigma(self) -> tuple[float, str] | None:
+        """The noise level known before the photo is seen, and where from; ``None``: none."""
+        return None if self.noise_sigma is None else (self.noise_sigma, "from model.noise_sigma")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the level the net was trained for (reported, not needed to restore)."""

@@ -228,6 +228,7 @@ class RestorationModule(WholeImageSteps):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the downscaling kernel ``predict`` back-projects with, and whether it may.
 
+        The pair's noise level is kept as ``pair_noise_sigma`` (adapt mode starts from it).
         The untrained start of super-resolution (saved before the first step) is marked:
         restored, it interpolates the whole factor at once.
         """
@@ -236,6 +237,9 @@ class RestorationModule(WholeImageSteps):
             checkpoint["back_projection"] = self.back_projection
         untrained = self.global_step == 0 and self.init_from is None
         checkpoint["interpolates"] = untrained and self.scale > 1
+        blur = None if self.training_pair is None else self.training_pair.blur
+        if blur is not None and blur.noise_sigma > 0:  # the level a denoiser was trained for
+            checkpoint["pair_noise_sigma"] = blur.noise_sigma
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Take the downscaling kernel back, if the run had one, and the start's mark."""

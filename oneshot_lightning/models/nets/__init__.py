@@ -4,6 +4,7 @@ Each restoration net offers :class:`RestorationNet` (``protocol.py``): patches i
 outputs out, and ``forward_valid`` for whole images.
 """
 
+from oneshot_lightning.models.nets.blend import ClippingBlend
 from oneshot_lightning.models.nets.denoiser import DenoisingUNet
 from oneshot_lightning.models.nets.discriminator import PatchDiscriminator
 from oneshot_lightning.models.nets.patch2patch import RNNPatch2Patch
@@ -21,6 +22,7 @@ from oneshot_lightning.models.nets.upsampled import BicubicInput
 
 __all__ = [
     "BicubicInput",
+    "ClippingBlend",
     "DegradationAware",
     "DenoisingUNet",
     "PatchDiscriminator",
