@@ -1,9 +1,9 @@
 """Denoising benchmark: one noisy/clean pair against BM3D and non-local means.
 
 For each noise level (Gaussian, sigma in 8-bit grey levels, clipped to [0, 1] and saved as
-8 bits, as a camera file holds it) and each family: grey (Set12, BSD68; the training pair is
-the luma of ``--train-image``, ITU-R 601 as Pillow makes it) and colour (Kodak24 without the
-training image; ``photos``, the validation photos unlike the sets of
+8 bits, as a camera file holds it) and each family: grey (Set12, BSD68, ``grey_content``; the
+training pair is the luma of ``--train-image``, ITU-R 601 as Pillow makes it) and colour
+(Kodak24 without the training image; ``photos``, the validation photos unlike the sets of
 ``benchmarks/zero_shot_denoise.py``; ``grey_content``, grey textures and scenes given as grey
 files to the colour model, scored on their one channel), in the same run: the noisy input;
 BM3D told the true sigma (the ``bm3d`` package, ``bm3d_rgb`` for colour: ``pip install
@@ -56,7 +56,11 @@ from oneshot_lightning.models import RestorationModule
 
 SIGMAS = [15, 25, 50]
 #: Test sets of each family, folders of ``--data``.
-FAMILIES = {"grey": ["set12", "bsd68"], "colour": ["kodak24", "photos", "grey_content"]}
+# grey_content in both: the same grey files to the grey model and to the colour model.
+FAMILIES = {
+    "grey": ["set12", "bsd68", "grey_content"],
+    "colour": ["kodak24", "photos", "grey_content"],
+}
 #: Validation sets made here (none of them a benchmark set): {name: writer of the images}.
 VALIDATION_SETS = {"photos": validation_photos, "grey_content": grey_content}
 BM3D, NLM, NOISY = "BM3D (true sigma)", "non-local means (estimated sigma)", "noisy input"

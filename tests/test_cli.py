@@ -17,7 +17,7 @@ from oneshot_lightning.data.io import read_image, write_image
 from oneshot_lightning.data.pairs import SAMPLE_IMAGE
 from oneshot_lightning.functional import quantize
 from oneshot_lightning.metrics import psnr
-from oneshot_lightning.models import AdversarialModule, RestorationModule
+from oneshot_lightning.models import RestorationModule, load_model
 from tests.conftest import UNSEEN_IMAGE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,18 +143,28 @@ def test_resume_with_another_architecture_is_one_line(
     assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == 10
 
 
+#: Configs that start from another config's model (``model.init_from``), and that config.
+STARTS_FROM = {"denoise_adapt.yaml": "denoise.yaml"}
+
+
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_shipped_configs_run_as_is_on_the_sample(config: str, tmp_path: Path, cli) -> None:
+    tiny = ("--trainer.max_epochs", 1, "--data.steps_per_epoch", 2, "--data.batch_size", 16,
+            "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]")  # fmt: skip
+    start: tuple[str | Path, ...] = ()
+    if config in STARTS_FROM:
+        first = tmp_path / "first"
+        cli("fit", "--config", ROOT / "configs" / STARTS_FROM[config],
+            "--trainer.default_root_dir", first, *tiny)  # fmt: skip
+        start = ("--model.init_from", first / "checkpoints" / "last.ckpt")
     cli("fit", "--config", ROOT / "configs" / config, "--trainer.default_root_dir", tmp_path,
-        "--trainer.max_epochs", 1, "--data.steps_per_epoch", 2, "--data.batch_size", 16,
-        "--trainer.enable_progress_bar", "false", "--trainer.callbacks", "[]")  # fmt: skip
+        *tiny, *start)  # fmt: skip
     # Manual optimisation counts the discriminator's and the generator's steps.
     optimizer_steps = 4 if "gan" in config else 2
     assert checkpoint_step(tmp_path / "checkpoints" / "last.ckpt") == optimizer_steps
     cli("predict", "--ckpt_path", tmp_path / "checkpoints" / "last.ckpt",
         "--data.predict", COFFEE, "--writer.output_dir", tmp_path / "out")  # fmt: skip
-    model_class = AdversarialModule if "gan" in config else RestorationModule
-    scale = model_class.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt").scale
+    scale = load_model(tmp_path / "checkpoints" / "last.ckpt").scale
     assert read_image(tmp_path / "out" / "coffee.png").shape == (3, 192 * scale, 192 * scale)
 
 
