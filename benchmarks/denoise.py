@@ -204,6 +204,34 @@ def worst_lines(
     return lines
 
 
+def ensemble_losses(learned: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Per set, the images whose x8 self-ensemble scores below the same model's one pass.
+
+    The mean of 8 views beat one pass on every image of the 2026-12-07 runs but one, where
+    four transposed views drew checkerboards on BSD68's zebras (test051, -3.67 dB): a loss
+    means views broke.
+    """
+    lines = []
+    for label, by_set in learned.items():
+        plain = learned.get(label.removesuffix(" x8")) if label.endswith(" x8") else None
+        if plain is None:
+            continue
+        for set_name, psnrs in by_set.items():
+            losses = {
+                image: psnr - plain[set_name][image]
+                for image, psnr in psnrs.items()
+                if psnr < plain[set_name][image]
+            }
+            if losses:
+                listed = ", ".join(f"{image} {loss:+.2f}" for image, loss in sorted(
+                    losses.items(), key=lambda item: item[1]))  # fmt: skip
+                lines.append(
+                    f"- {label} on {set_name}: below one pass on {len(losses)} of "
+                    f"{len(psnrs)} images ({listed} dB)"
+                )
+    return lines
+
+
 def grey_copy(path: Path, folder: Path) -> Path:
     """The luma (Pillow's ITU-R 601 "L") of an image, as ``<folder>/<name>``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -260,7 +288,7 @@ def run_level(
             model.self_ensemble = True
             rows[f"{label} x8"], learned_images[f"{label} x8"] = image_psnrs(model, sets, task)
     lines = method_table(f"{family}, sigma {sigma}", task, list(sets), rows)
-    lines += ["", *worst_lines(learned_images, bm3d_images)]
+    lines += ["", *worst_lines(learned_images, bm3d_images), *ensemble_losses(learned_images)]
     notes = "".join(f"training {name} {seconds:.0f} s; " for name, seconds in train_seconds.items())
     notes += f"training pair: {train_input.name} (noisy) / {train_clean}"
     results = {"rows": rows, "train_seconds": train_seconds, "sets": list(sets)}

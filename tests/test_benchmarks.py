@@ -178,6 +178,20 @@ def test_denoise_report_gives_each_rows_worst_image_against_bm3d() -> None:
     ]
 
 
+def test_denoise_report_names_images_whose_self_ensemble_loses_to_one_pass() -> None:
+    from benchmarks import denoise
+
+    learned = {
+        "denoise": {"bsd68": {"a": 28.0, "b": 27.7, "c": 30.0}},
+        "denoise x8": {"bsd68": {"a": 28.2, "b": 24.0, "c": 29.9}},
+    }
+    assert denoise.ensemble_losses(learned) == [
+        "- denoise x8 on bsd68: below one pass on 2 of 3 images (b -3.70, c -0.10 dB)"
+    ]
+    learned["denoise x8"]["bsd68"] |= {"b": 27.8, "c": 30.1}
+    assert denoise.ensemble_losses(learned) == []
+
+
 def test_grey_content_is_grey_and_the_photos_luma(tmp_path: Path) -> None:
     import skimage.data
 
