@@ -72,16 +72,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
     parser.add_argument("--out", type=Path, default=Path("bench_out/denoise_adapt"))
     args = parser.parse_args(argv)
-    work = args.source / f"{args.family}_sigma{args.sigma}"
-    if not (work / "runs" / args.pair / "checkpoints" / "best.ckpt").is_file():
-        parser.error(f"no {args.pair} checkpoint under {work}: run benchmarks.denoise first")
+    args.work = args.source / f"{args.family}_sigma{args.sigma}"  # that run's family and level
+    if not (args.work / "runs" / args.pair / "checkpoints" / "best.ckpt").is_file():
+        parser.error(f"no {args.pair} checkpoint under {args.work}: run benchmarks.denoise first")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Every set of the family; the report."""
     args = parse_args(argv)
-    work = args.source / f"{args.family}_sigma{args.sigma}"
+    work = args.work
     task = Task(Degradation(noise_sigma=args.sigma / 255), 1, [], f"sigma {args.sigma}")
     report = [f"Pair model and noisy sets of {work}; {args.config} fitted on each noisy photo "
               f"alone from the pair model {args.fit_args}. Machine: {machine()}.", ""]  # fmt: skip
