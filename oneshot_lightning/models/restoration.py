@@ -61,9 +61,9 @@ class RestorationModule(WholeImageSteps):
             ``fit`` starts from instead of the untrained start: fine-tuning, e.g. a model
             trained on a pair adapted to one photo in zero-shot mode (the adapt mode).
         back_projection: iterations of back-projection of each restoration onto its input
-            (``functional.back_project``): for super-resolution of images downscaled by
-            MATLAB-style bicubic only (the zero-shot configs), where it measured +0.16 dB
-            PSNR-Y; 0 turns it off.
+            (``functional.back_project``) with the known or estimated downscaling kernel
+            (the zero-shot SR configs; +0.16 dB PSNR-Y); 0 turns it off. At most what the
+            training pair's kernel is trusted for (``Downscaling.iterations``).
         passes: run the net this many times on whole images, each time on the last
             output: gradual super-resolution, e.g. a x2 net twice restores at x4. Training
             and validation work on the net's own step (``data.scale`` = the net's scale);
@@ -216,8 +216,9 @@ class RestorationModule(WholeImageSteps):
         self.training_pair = pair
         if pair.downscaling is not None:
             self.downscale_kernel = pair.downscaling.at(self.scale)
-            if not pair.downscaling.back_project:  # no kernel was safe to back-project with
-                self.back_projection = 0
+            safe = pair.downscaling.iterations  # a kernel in doubt is trusted less, or not at all
+            if safe is not None:
+                self.back_projection = min(self.back_projection, safe)
         if isinstance(self.net, DegradationAware):
             blur = pair.require_blur(f"model.net {type(self.net).__name__}")
             self.net.set_degradation(blur.kernel, blur.noise_sigma)

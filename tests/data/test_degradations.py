@@ -138,7 +138,7 @@ def test_a_photo_not_told_apart_makes_a_degradation_per_alternative() -> None:
         2,
         "not told apart",
         "cubic_sampled",
-        False,
+        0,
         ("box", "nearest_middle"),
     )
     degradation = Degradation(downscale=downscale, noise_sigma=0.01)

@@ -25,6 +25,7 @@ from oneshot_lightning.functional.downscaling_choice import (
     psnr_gain,
     safest_kernel,
 )
+from oneshot_lightning.functional.downscaling_estimation import Downscaling, trusted_gaussian
 from oneshot_lightning.functional.patch_recurrence import recurrence_gaussian
 from oneshot_lightning.functional.resize import bicubic_upscale
 from oneshot_lightning.functional.spectrum_fit import spectrum_misfits
@@ -127,3 +128,32 @@ def test_a_matlab_photo_keeps_a_kernel_as_safe_as_bicubic(original) -> None:
 def test_a_photo_too_small_is_one_clear_line() -> None:
     with pytest.raises(InputError, match="needs at least 32x32 pixels"):
         estimate_downscaling(torch.rand(3, 20, 40), 2)
+
+
+@pytest.mark.parametrize(
+    ("misfits", "iterations"),
+    [
+        ({"camera": 1.0, "bilinear": 1.5, "bicubic": 2.0}, None),  # alone: the model's own
+        ({"camera": 1.0, "bilinear": 1.3, "bicubic": 2.0}, 4),  # a routine fits too
+        ({"camera": 1.1, "bilinear": 1.0, "box": 1.2}, 4),  # it even fits better
+    ],
+)
+def test_a_camera_gaussian_in_doubt_is_back_projected_less(misfits, iterations) -> None:
+    gaussian = Downscaling(downscaling_gaussian(2, 1.4, 1.0, 30), 2, "Gaussian")
+    trusted = trusted_gaussian(gaussian, misfits)
+    assert torch.equal(trusted.kernel, gaussian.kernel) and trusted.back_project
+    assert trusted.iterations == iterations
+    assert iterations is None or "bilinear" in trusted.description
+
+
+def test_full_trust_in_a_gaussian_over_a_smoother_routine_is_what_hurts(original) -> None:
+    """Why doubt limits the iterations: a Gaussian fitted to a bilinear photo over-sharpens."""
+    photo = shrunk(original, "bilinear")
+    wide = downscaling_gaussian(2, 1.6, 1.6, 0)  # wider than Pillow's bilinear x2
+
+    def gain(iterations: int) -> float:
+        start = bicubic_upscale(photo[None], 2)
+        output = back_project(start, photo[None], 2, iterations, wide)
+        return psnr_gain(*[luma(x.clamp(0, 1)) for x in (output, original, start)], border=4)
+
+    assert gain(16) < gain(4)

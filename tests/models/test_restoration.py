@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from oneshot_lightning.errors import InputError
-from oneshot_lightning.functional import back_project
+from oneshot_lightning.functional import Downscaling, back_project, bicubic_kernel
+from oneshot_lightning.hand_over import TrainingPair
 from oneshot_lightning.models import RestorationModule
 from oneshot_lightning.models.nets import RNNSparseCoder
 
@@ -64,3 +65,15 @@ def test_settings_a_net_cannot_use_are_one_line(settings: dict[str, int], flag: 
     net = RNNSparseCoder(patch_size=5, latent=32, scale=settings.pop("scale", 1))
     with pytest.raises(InputError, match=flag):
         RestorationModule(net, **settings)
+
+
+@pytest.mark.parametrize(("safe", "expected"), [(None, 16), (4, 4), (0, 0), (32, 16)])
+def test_a_kernel_in_doubt_caps_the_back_projection(safe: int | None, expected: int) -> None:
+    """The estimate says how many iterations its kernel is trusted for; the config, the most."""
+    module = RestorationModule(RNNSparseCoder(patch_size=5, latent=32, scale=2), back_projection=16)
+    kernel = bicubic_kernel(2)
+    downscaling = Downscaling(kernel, 2, "a kernel", iterations=safe)
+    pair = TrainingPair(torch.rand(3, 8, 8), torch.rand(3, 16, 16), 2, downscaling=downscaling)
+    module.prepare(pair)
+    assert module.back_projection == expected
+    assert module.downscale_kernel is not None and torch.equal(module.downscale_kernel, kernel)
