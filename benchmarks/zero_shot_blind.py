@@ -11,9 +11,9 @@ one). 8-bit. Scored as the SR benchmarks score: PSNR/SSIM on MATLAB luma, border
 Rows: bicubic; zero-shot assuming bicubic (``zssr_x{s}``); blind zero-shot
 (``zssr_blind_x{s}``, the kernel estimated from the input alone); the same config given the
 true kernel (``zssr_blind_x{s}`` with ``KernelDownscale(path=...)``): the upper reference, with
-the same net and back-projection. Each
-image also gets the relative l2 error of the estimated kernel, and of the bicubic kernel (the
-x2 step's: the x4 configs learn and estimate the x2 step, run twice). "Bicubic assumed" names
+the same net and back-projection. Each image also gets the relative l2 error of the estimated
+kernel, and of the bicubic kernel (the x2 step's: the x4 configs learn and estimate the x2
+step, run twice). "Bicubic assumed" names
 MATLAB's bicubic as the photo's routine (``downscale.init_args.routine bicubic``), ZSSR's
 default.
 

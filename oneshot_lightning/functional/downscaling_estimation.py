@@ -118,9 +118,9 @@ def estimate_downscaling(photo: Tensor, scale: int, camera: bool = False) -> Dow
         candidates = {"camera": found} | candidates
     misfits = spectrum_misfits(grey[0, 0], [c.kernel for c in candidates.values()], scale)
     fits = dict(zip(candidates, misfits))
-    plausible = [key for key, misfit in fits.items() if misfit <= (1 + PLAUSIBLE) * min(misfits)]
     if "camera" in fits:
         return trusted_gaussian(candidates["camera"], fits)
+    plausible = fitting(fits, min(misfits))
     chosen = safest_kernel(grey, [candidates[key].kernel for key in plausible], scale)
     if chosen is None:
         fallback = candidates[FALLBACK]
@@ -139,13 +139,18 @@ def estimate_downscaling(photo: Tensor, scale: int, camera: bool = False) -> Dow
 
 def trusted_gaussian(gaussian: Downscaling, misfits: dict[str, float]) -> Downscaling:
     """The camera Gaussian, back-projected fully only if no routine's ``misfits`` come close."""
-    bound = (1 + PLAUSIBLE) * misfits["camera"]
-    rivals = [key for key, misfit in misfits.items() if misfit <= bound and key != "camera"]
+    rivals = [key for key in fitting(misfits, misfits["camera"]) if key != "camera"]
     if not rivals:
         return gaussian
-    words = f"{gaussian.description} (back-projected {ITERATIONS} times: {', '.join(rivals)} fit"
-    words += " too)"
-    return Downscaling(gaussian.kernel, gaussian.scale, words, None, ITERATIONS)
+    doubt = f"back-projected {ITERATIONS} times: {', '.join(rivals)} fit too"
+    return Downscaling(
+        gaussian.kernel, gaussian.scale, f"{gaussian.description} ({doubt})", None, ITERATIONS
+    )
+
+
+def fitting(misfits: dict[str, float], reference: float) -> list[str]:
+    """The candidates whose spectrum misfit is within ``PLAUSIBLE`` of ``reference``."""
+    return [key for key, misfit in misfits.items() if misfit <= (1 + PLAUSIBLE) * reference]
 
 
 def centre(image: Tensor, side: int) -> Tensor:
